@@ -1,0 +1,19 @@
+// Package agent is the composition root of a running node: it opens the node
+// path, unlocks the keyring, opens the store and the vaults, and serves every
+// CLI command, either in-process (no agent running) or over the control
+// socket of a running agent.
+//
+// # Calls
+//
+// A command is a Call: a method name ("vaults.create"), JSON parameters, an
+// optional input stream (stdin of `secrets write`) and an optional output
+// stream (stdout of `secrets cat`). It returns a JSON-encodable result or an
+// error. The same handlers serve both transports, so a command behaves the
+// same with or without an agent.
+//
+// # Errors
+//
+// Errors cross the socket as a Kind (a stable string) and a message; Kind
+// classifies local errors the same way, so cmd/pkfs maps both to the same
+// exit code in one place.
+package agent
