@@ -1,0 +1,182 @@
+package layers
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const module = "github.com/pkfs/pkfs"
+
+// ranks is the layering of DESIGN.md. A package may import packages of
+// strictly lower rank, and packages of its own entry (its sub-packages).
+// A package below an entry belongs to that entry. Every package of the
+// module must belong to an entry: add new ones here.
+var ranks = map[string]int{
+	"internal/cryptocore": 0,
+	"keyring":             1,
+	"internal/kvstore":    1,
+	"internal/node":       2,
+	"vaultstore":          2,
+	"gestalt":             2,
+	"fs":                  3,
+	"p2p":                 3,
+	"internal/agent":      4,
+	"cmd/pkfs":            5,
+	"integration":         6,
+	"internal/layers":     6,
+}
+
+// cipherOwner is the only package that may import cipher implementations.
+const cipherOwner = "internal/cryptocore"
+
+// pkg is what `go list -json` tells about a package.
+type pkg struct {
+	ImportPath   string
+	Imports      []string
+	Deps         []string
+	TestImports  []string
+	XTestImports []string
+}
+
+var (
+	listOnce sync.Once
+	listed   []pkg
+	listErr  string
+)
+
+// listPackages returns every package of the module (listed once).
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	listOnce.Do(func() { listed, listErr = goList() })
+	if listErr != "" {
+		t.Fatal(listErr)
+	}
+	return listed
+}
+
+func goList() ([]pkg, string) {
+	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports,Deps,TestImports,XTestImports", module+"/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, "go list: " + err.Error() + "\n" + stderr.String()
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bufio.NewReader(bytes.NewReader(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			return nil, "go list output: " + err.Error()
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) < 5 {
+		return nil, "go list found only " + strconv.Itoa(len(pkgs)) + " packages of the module"
+	}
+	return pkgs, ""
+}
+
+// entry returns the table entry a module package belongs to, or "" when the
+// path is not of the module or has no entry.
+func entry(importPath string) string {
+	rel, ok := strings.CutPrefix(importPath, module+"/")
+	if !ok {
+		return ""
+	}
+	best := ""
+	for e := range ranks {
+		if (rel == e || strings.HasPrefix(rel, e+"/")) && len(e) > len(best) {
+			best = e
+		}
+	}
+	return best
+}
+
+// layerViolation says why from may not import to, or returns "".
+func layerViolation(from, to string) string {
+	fe, te := entry(from), entry(to)
+	if fe == "" || te == "" || fe == te {
+		return ""
+	}
+	if ranks[te] >= ranks[fe] {
+		return from + " (rank " + strconv.Itoa(ranks[fe]) + ") imports " + to + " (rank " + strconv.Itoa(ranks[te]) + ")"
+	}
+	return ""
+}
+
+// isCipherImport reports whether path is a cipher implementation that only
+// cryptocore may import.
+func isCipherImport(path string) bool {
+	return path == "crypto/cipher" || path == "golang.org/x/crypto" || strings.HasPrefix(path, "golang.org/x/crypto/")
+}
+
+func TestEveryPackageHasALayer(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if entry(p.ImportPath) == "" {
+			t.Errorf("package %s has no layer: add it to the ranks table in internal/layers/layers_test.go "+
+				"(see the architecture in DESIGN.md)", p.ImportPath)
+		}
+	}
+}
+
+func TestNoUpwardImports(t *testing.T) {
+	for _, p := range listPackages(t) {
+		// Deps covers what the package's code reaches, directly or not;
+		// test files are held to the same rule through their direct imports.
+		for _, d := range append(append(append([]string(nil), p.Deps...), p.TestImports...), p.XTestImports...) {
+			if v := layerViolation(p.ImportPath, d); v != "" {
+				t.Errorf("layering: %s", v)
+			}
+		}
+	}
+}
+
+func TestOnlyCryptocoreImportsCiphers(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if entry(p.ImportPath) == cipherOwner {
+			continue
+		}
+		for _, imp := range append(append(append([]string(nil), p.Imports...), p.TestImports...), p.XTestImports...) {
+			if isCipherImport(imp) {
+				t.Errorf("%s imports %s: only %s may; ask it for the primitive", p.ImportPath, imp, cipherOwner)
+			}
+		}
+	}
+}
+
+// TestRulesCatchViolations checks the rules themselves on made-up imports,
+// so that a broken rule cannot pass silently.
+func TestRulesCatchViolations(t *testing.T) {
+	m := module + "/"
+	for _, tc := range []struct {
+		from, to string
+		bad      bool
+	}{
+		{m + "keyring", m + "internal/cryptocore", false},
+		{m + "internal/cryptocore", m + "keyring", true},
+		{m + "keyring", m + "internal/kvstore", true}, // same rank, other entry
+		{m + "vaultstore", m + "vaultstore/internal/storer", false},
+		{m + "fs", m + "internal/agent", true},
+		{m + "cmd/pkfs", m + "internal/agent", false},
+		{m + "internal/agent", m + "cmd/pkfs", true},
+		{m + "integration", m + "cmd/pkfs", false},
+		{m + "keyring", "github.com/syndtr/goleveldb/leveldb", false},
+	} {
+		if got := layerViolation(tc.from, tc.to) != ""; got != tc.bad {
+			t.Errorf("%s -> %s: violation=%v, want %v", tc.from, tc.to, got, tc.bad)
+		}
+	}
+	if entry(m+"internal/newthing") != "" {
+		t.Error("an unknown package was given a layer")
+	}
+	if !isCipherImport("crypto/cipher") || !isCipherImport("golang.org/x/crypto/chacha20poly1305") || isCipherImport("crypto/ed25519") {
+		t.Error("cipher import rule is wrong")
+	}
+}
