@@ -1,0 +1,227 @@
+package vaultstore
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/pkfs/pkfs/internal/kvstore"
+)
+
+// CommitOptions tune one commit.
+type CommitOptions struct {
+	// Message replaces the generated message ("db/password modified").
+	Message string
+	// Sync makes the commit durable against a power cut before returning.
+	Sync bool
+	// AllowEmpty commits even when the tree does not change.
+	AllowEmpty bool
+}
+
+// PendingBlob is file content already stored but not yet part of a commit.
+type PendingBlob struct {
+	v *Vault
+	p *pendingObject
+}
+
+// Hash returns the blob's git hash.
+func (b *PendingBlob) Hash() plumbing.Hash { return b.p.hash }
+
+// Size returns the blob's size.
+func (b *PendingBlob) Size() int64 { return b.p.meta.size }
+
+// WriteBlob stores file content from r without holding the vault's commit
+// lock; Tx.Put then makes it part of a commit. size is the exact size, or -1
+// when unknown. Memory stays bounded (a few chunks) whatever the size.
+func (v *Vault) WriteBlob(r io.Reader, size int64) (*PendingBlob, error) {
+	if err := v.checkUsable(); err != nil {
+		return nil, err
+	}
+	p, err := v.objs.writeObject(plumbing.BlobObject, r, size)
+	if err != nil {
+		return nil, err
+	}
+	return &PendingBlob{v: v, p: p}, nil
+}
+
+// Discard drops the chunks of a blob that will not be committed.
+func (b *PendingBlob) Discard() { b.v.discard(b.p) }
+
+func (v *Vault) discard(p *pendingObject) {
+	if p.meta.chunked() && !p.exists {
+		v.objs.dropChunks(p.meta.prefix, p.meta.nchunks)
+	}
+}
+
+// Update runs fn on a transaction and commits its changes as one commit.
+// When fn fails, nothing is committed. A transaction that changes nothing
+// makes no commit (unless AllowEmpty) and returns the current head.
+func (v *Vault) Update(o CommitOptions, fn func(*Tx) error) (plumbing.Hash, error) {
+	if err := v.checkUsable(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if v.ReadOnly() {
+		return plumbing.ZeroHash, fmt.Errorf("%w: %s", ErrReadOnly, v.Name())
+	}
+	return v.update(o, fn)
+}
+
+func (v *Vault) update(o CommitOptions, fn func(*Tx) error) (plumbing.Hash, error) {
+	v.wmu.Lock()
+	head := v.head.Load()
+	tx := &Tx{v: v}
+	root, err := tx.load(head.root)
+	if err != nil {
+		v.wmu.Unlock()
+		return plumbing.ZeroHash, err
+	}
+	tx.root = root
+	ev, err := v.commitTx(tx, head, o, fn)
+	v.wmu.Unlock()
+	if err != nil {
+		for _, p := range tx.pending {
+			v.discard(p)
+		}
+		return plumbing.ZeroHash, err
+	}
+	if ev != nil {
+		v.s.events.publish(*ev)
+		return ev.New, nil
+	}
+	return head.commit, nil
+}
+
+func (v *Vault) commitTx(tx *Tx, head *headState, o CommitOptions, fn func(*Tx) error) (*Event, error) {
+	if err := fn(tx); err != nil {
+		return nil, err
+	}
+	var bt kvstore.Batch
+	for _, p := range tx.pending {
+		p.addTo(v.objs, &bt)
+	}
+	newRoot, err := tx.serialize(tx.root, true, &bt)
+	if err != nil {
+		return nil, err
+	}
+	if newRoot == head.root && !o.AllowEmpty && head.commit != plumbing.ZeroHash {
+		return nil, nil
+	}
+	msg := o.Message
+	if msg == "" {
+		msg = strings.Join(tx.msgs, "\n")
+	}
+	if msg == "" {
+		msg = "no changes"
+	}
+	now := time.Now()
+	var parents []plumbing.Hash
+	if !head.commit.IsZero() {
+		parents = []plumbing.Hash{head.commit}
+	}
+	ch, err := v.addCommit(&bt, newRoot, parents, msg, now)
+	if err != nil {
+		return nil, err
+	}
+	return v.moveHead(&bt, head, ch, newRoot, now, o.Sync, false, tx.trees)
+}
+
+// moveHead adds the ref update and the mtime index changes to bt, writes it
+// in one batch, and returns the event to publish.
+func (v *Vault) moveHead(bt *kvstore.Batch, head *headState, commit, root plumbing.Hash, when time.Time, sync, remote bool, ov overlay) (*Event, error) {
+	changes, err := v.indexChanges(bt, head.root, root, when, ov)
+	if err != nil {
+		return nil, err
+	}
+	bt.Put(v.refs, []byte(Branch), []byte(commit.String()))
+	if head.commit.IsZero() {
+		bt.Put(v.refs, []byte(plumbing.HEAD), []byte("ref: "+Branch))
+	}
+	if err := v.s.db.Write(bt, sync); err != nil {
+		return nil, err
+	}
+	v.head.Store(&headState{commit: commit, root: root})
+	for h, t := range ov {
+		v.trees.put(h, t)
+	}
+	return &Event{Vault: v.id, Kind: EventCommit, Old: head.commit, New: commit, Changes: changes, Remote: remote}, nil
+}
+
+func (v *Vault) addCommit(bt *kvstore.Batch, root plumbing.Hash, parents []plumbing.Hash, msg string, when time.Time) (plumbing.Hash, error) {
+	sig := object.Signature{Name: v.s.nodeID.String(), Email: "", When: when.UTC().Truncate(time.Second)}
+	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: root, ParentHashes: parents}
+	mo := &plumbing.MemoryObject{}
+	if err := c.Encode(mo); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	r, _ := mo.Reader()
+	content, err := io.ReadAll(r)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	p, err := v.objs.inlineObject(plumbing.CommitObject, content)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	p.addTo(v.objs, bt)
+	return p.hash, nil
+}
+
+// serialize encodes the changed trees of the transaction bottom-up, adds
+// them to bt, and returns the hash of d.
+func (tx *Tx) serialize(d *txDir, isRoot bool, bt *kvstore.Batch) (plumbing.Hash, error) {
+	changed := d.dirty || d.base.IsZero()
+	for _, e := range d.entries {
+		if e.dir == nil {
+			continue
+		}
+		h, err := tx.serialize(e.dir, false, bt)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if h != e.hash {
+			e.hash, changed = h, true
+		}
+	}
+	if !changed {
+		return d.base, nil
+	}
+	es := make([]treeEntry, 0, len(d.entries)+1)
+	for name, e := range d.entries {
+		es = append(es, treeEntry{name: name, mode: e.mode, hash: e.hash})
+	}
+	if len(es) == 0 && !isRoot {
+		keep, err := tx.v.objs.inlineObject(plumbing.BlobObject, nil)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		keep.addTo(tx.v.objs, bt)
+		es = append(es, treeEntry{name: keepName, mode: filemode.Regular, hash: keep.hash})
+	}
+	content := encodeTree(es)
+	if tx.trees == nil {
+		tx.trees = overlay{}
+	}
+	decoded, err := decodeTree(content)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	p, err := tx.v.objs.writeObject(plumbing.TreeObject, strings.NewReader(string(content)), int64(len(content)))
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	p.addTo(tx.v.objs, bt)
+	tx.pending = append(tx.pending, p)
+	d.base, d.dirty = p.hash, false
+	tx.trees[p.hash] = decoded
+	return p.hash, nil
+}
+
+// initialCommit writes the first commit of a new vault: an empty tree.
+func (v *Vault) initialCommit() error {
+	_, err := v.update(CommitOptions{Message: "Initial commit", Sync: true, AllowEmpty: true}, func(*Tx) error { return nil })
+	return err
+}

@@ -1,0 +1,30 @@
+// Package vaultstore keeps vaults: bare git repositories whose objects and
+// refs live encrypted in the node's store, read and written without a
+// worktree, one commit per change.
+//
+// # Model
+//
+// A vault has a random 16-byte ID (text: multibase base58btc, "z…"), a name
+// unique on the node, its own key (sealed under the data key), and branch
+// main. Each mutation (write, remove, mkdir, rename, symlink, chmod, or a
+// transaction of several) is one commit whose new objects, the ref and the
+// metadata index move in one store batch: a crash leaves the old or the new
+// head, never a head that points at a missing object. With Sync the batch is
+// durable against a power cut when the call returns; otherwise the store
+// syncs within a second.
+//
+// # Objects
+//
+// Per vault, four buckets: meta (object hash → type, size, and either the
+// content inline, for objects up to InlineLimit, or the prefix of its
+// chunks), chunks (ChunkSize pieces of large objects), refs, and the mtime
+// index (path → time of the last commit that changed it). A file's size and
+// mtime are known without decrypting its content. Every read is
+// authenticated by the store; inline objects also have their git hash
+// rechecked on every read, chunked ones when read through to the end and by
+// Verify.
+//
+// Commits rewrite only the trees on the changed paths (see tx.go); decoded
+// trees are cached by hash. History is never rewritten: reverting writes a
+// new commit whose tree equals the old one.
+package vaultstore

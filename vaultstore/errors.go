@@ -1,0 +1,25 @@
+package vaultstore
+
+import "errors"
+
+// Errors of vaultstore. Callers test them with errors.Is; messages name the
+// vault or path where that helps, and never a secret's content.
+var (
+	ErrInvalidName    = errors.New("invalid vault name")
+	ErrInvalidVaultID = errors.New("invalid vault ID")
+	ErrInvalidPath    = errors.New("invalid path")
+	ErrVaultNotFound  = errors.New("vault not found")
+	ErrVaultExists    = errors.New("vault name already taken")
+	ErrNotFound       = errors.New("no such file or directory")
+	ErrExists         = errors.New("file exists")
+	ErrNotDir         = errors.New("not a directory")
+	ErrIsDir          = errors.New("is a directory")
+	ErrNotEmpty       = errors.New("directory not empty")
+	ErrRevision       = errors.New("unknown revision")
+	ErrAmbiguous      = errors.New("ambiguous revision")
+	ErrTooLarge       = errors.New("file too large")
+	ErrReadOnly       = errors.New("vault is a read-only replica")
+	ErrCorrupt        = errors.New("vault object damaged")
+	ErrClosed         = errors.New("vault store closed")
+	ErrInvalidRename  = errors.New("invalid rename")
+)

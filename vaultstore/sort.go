@@ -1,0 +1,5 @@
+package vaultstore
+
+import "sort"
+
+func sortByName(es []Entry) { sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name }) }
