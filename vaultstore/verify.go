@@ -29,7 +29,12 @@ func (v *Vault) Verify() (*VerifyReport, error) {
 	r := &VerifyReport{}
 	bad := func(format string, a ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, a...)) }
 	var hashes []plumbing.Hash
-	err := v.objs.meta.ForEach(func(k, _ []byte) error {
+	err := v.objs.meta.Scan(func(k, _ []byte, err error) error {
+		if err != nil {
+			r.Objects++
+			bad("object entry: %v", err)
+			return nil
+		}
 		var h plumbing.Hash
 		copy(h[:], k)
 		hashes = append(hashes, h)
@@ -52,8 +57,12 @@ func (v *Vault) Verify() (*VerifyReport, error) {
 			}
 		}
 	}
-	if err := v.refs.ForEach(func(k, val []byte) error {
+	if err := v.refs.Scan(func(k, val []byte, err error) error {
 		r.Refs++
+		if err != nil {
+			bad("reference entry: %v", err)
+			return nil
+		}
 		if _, err := decodeRef(string(k), val); err != nil {
 			bad("reference %s: %v", k, err)
 		}

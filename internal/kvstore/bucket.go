@@ -209,3 +209,20 @@ func (bt *Batch) Size() int { return bt.size }
 
 // Reset empties the batch for reuse.
 func (bt *Batch) Reset() { bt.b.Reset(); bt.size = 0 }
+
+// Scan is ForEach that goes on past damaged entries: fn gets err != nil
+// (an ErrDamaged error, k and v nil) for each entry that fails to open.
+func (b *Bucket) Scan(fn func(k, v []byte, err error) error) error {
+	if b.db.closed.Load() {
+		return ErrClosed
+	}
+	it := b.db.ldb.NewIterator(util.BytesPrefix(b.tag[:]), nil)
+	defer it.Release()
+	for it.Next() {
+		k, v, err := b.open(it.Key(), it.Value())
+		if err := fn(k, v, err); err != nil {
+			return err
+		}
+	}
+	return mapErr(it.Error())
+}
