@@ -133,7 +133,7 @@ func runKeysPassword(c *cli.Context, p printer) error {
 func newPassword(c *cli.Context) ([]byte, error) {
 	var pw []byte
 	var err error
-	if v, ok := os.LookupEnv(envPasswordNew); ok {
+	if v := os.Getenv(envPasswordNew); v != "" {
 		pw = []byte(v)
 	} else if f := c.String("password-new-file"); f != "" {
 		pw, err = readSecretFile(f, "new password")

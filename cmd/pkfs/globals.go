@@ -108,9 +108,10 @@ func nodePath(c *cli.Context) (string, error) {
 }
 
 // password returns the node's password: PK_PASSWORD, else --password-file,
-// else a prompt on the terminal (twice when confirm is set).
+// else a prompt on the terminal (twice when confirm is set). An empty
+// PK_PASSWORD counts as unset.
 func password(c *cli.Context, confirm bool) ([]byte, error) {
-	if v, ok := os.LookupEnv(envPassword); ok {
+	if v := os.Getenv(envPassword); v != "" {
 		return []byte(v), nil
 	}
 	if f := commonString(c, "password-file", envPasswordFile, ""); f != "" {
