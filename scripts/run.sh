@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# make run: install what pkfs needs, then create a node if the node path has
+# none (asking for a password, or taking PK_PASSWORD), then mount the vaults.
+# The Makefile builds bin/pkfs before it calls this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pkfs=bin/pkfs
+
+# FUSE: the mount needs fusermount3 (Debian package fuse3) when not root.
+if ! command -v fusermount3 >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "run: installing fuse3"
+		apt-get update && apt-get install -y fuse3
+	else
+		echo "run: note: fusermount3 is missing; install the fuse3 package (sudo apt-get install fuse3) to mount vaults"
+	fi
+fi
+
+if [ ! -x "$pkfs" ]; then
+	echo "run: $pkfs is missing; run make run, or make build first" >&2
+	exit 1
+fi
+
+# keys public needs no password; exit code 4 means there is no node yet.
+set +e
+out="$("$pkfs" keys public 2>&1)"
+rc=$?
+set -e
+case "$rc" in
+0)
+	echo "run: using the existing node"
+	echo "$out"
+	;;
+4)
+	echo "run: no node yet: creating one (pkfs init)"
+	"$pkfs" init
+	;;
+*)
+	echo "$out" >&2
+	exit "$rc"
+	;;
+esac
+
+echo
+echo "run: stopping after init: mounting at ~/vaults comes with the mount issue"
