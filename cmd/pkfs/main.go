@@ -70,6 +70,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			newInitCommand(),
 			newKeysCommand(),
+			newVaultsCommand(),
+			newSecretsCommand(),
 		},
 		HideHelpCommand: true,
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/pkfs/pkfs/internal/kvstore"
 	"github.com/pkfs/pkfs/internal/node"
 	"github.com/pkfs/pkfs/keyring"
+	"github.com/pkfs/pkfs/vaultstore"
 )
 
 // Kind classifies an error for the CLI's exit code and for the wire.
@@ -83,4 +84,28 @@ func KindOf(err error) Kind {
 		}
 	}
 	return KindOther
+}
+
+func init() {
+	classifiers = append(classifiers, []struct {
+		err  error
+		kind Kind
+	}{
+		{vaultstore.ErrInvalidName, KindInvalid},
+		{vaultstore.ErrInvalidVaultID, KindInvalid},
+		{vaultstore.ErrInvalidPath, KindInvalid},
+		{vaultstore.ErrInvalidRename, KindInvalid},
+		{vaultstore.ErrVaultNotFound, KindNotFound},
+		{vaultstore.ErrNotFound, KindNotFound},
+		{vaultstore.ErrRevision, KindNotFound},
+		{vaultstore.ErrAmbiguous, KindInvalid},
+		{vaultstore.ErrVaultExists, KindExists},
+		{vaultstore.ErrExists, KindExists},
+		{vaultstore.ErrNotDir, KindInvalid},
+		{vaultstore.ErrIsDir, KindInvalid},
+		{vaultstore.ErrNotEmpty, KindInvalid},
+		{vaultstore.ErrTooLarge, KindTooLarge},
+		{vaultstore.ErrReadOnly, KindReadOnly},
+		{vaultstore.ErrCorrupt, KindDamaged},
+	}...)
 }

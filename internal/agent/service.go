@@ -2,19 +2,26 @@ package agent
 
 import (
 	"github.com/pkfs/pkfs/internal/node"
+	"github.com/pkfs/pkfs/vaultstore"
 )
 
 // Service is an open node with everything that serves calls on it.
 type Service struct {
-	Node *node.Node
+	Node   *node.Node
+	Vaults *vaultstore.Store
 }
 
 // NewService wraps an open node.
 func NewService(n *node.Node) (*Service, error) {
-	return &Service{Node: n}, nil
+	vs, err := vaultstore.Open(n.DB, n.Keyring.NodeID())
+	if err != nil {
+		return nil, err
+	}
+	return &Service{Node: n, Vaults: vs}, nil
 }
 
 // Close closes everything the service opened, and the node.
 func (s *Service) Close() error {
+	s.Vaults.Close()
 	return s.Node.Close()
 }
