@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make bench: run every benchmark of the module in one go and print them as a
+# table, pkfs side by side with its baselines.
+#
+#   BENCHTIME=5x        iterations per benchmark (go test -benchtime)
+#   BENCH=.             which benchmarks (go test -bench)
+#   PKFS_BENCH_DIR=DIR  put benchmark databases on DIR's disk (default: TMPDIR)
+#   PKFS_BENCH_ARGON2_ALL=1  also the sensitive (1 GiB) and max (4 GiB) presets
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+benchtime=${BENCHTIME:-5x}
+pattern=${BENCH:-.}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# The packages that have benchmarks.
+mapfile -t pkgs < <(grep -rl --include='*_test.go' '^func Benchmark' . | xargs -n1 dirname | sort -u)
+if [ "${#pkgs[@]}" -eq 0 ]; then
+	echo "bench: no benchmarks found" >&2
+	exit 1
+fi
+
+echo "bench: ${pkgs[*]} (-benchtime $benchtime)"
+go test -run '^$' -bench "$pattern" -benchmem -benchtime "$benchtime" -count 1 "${pkgs[@]}" | tee "$out"
+
+echo
+awk '
+/^pkg: / { pkg = $2; sub(/.*\/pkfs\//, "", pkg) }
+/^Benchmark/ {
+	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+	ms = $3 / 1e6
+	extra = ""
+	for (i = 5; i < NF; i += 2) {
+		unit = $(i + 1)
+		if (unit == "B/op") { extra = extra sprintf("  %8.1f MiB/op", $i / 1048576); continue }
+		if (unit == "allocs/op") { extra = extra sprintf("  %8d allocs/op", $i); continue }
+		extra = extra sprintf("  %s=%s", unit, $i)
+		if (unit == "x-vs-raw") { ratios[++n] = sprintf("%-22s %-26s %6.2fx  %s", pkg, name, $i, ($i < 1.3 ? "ok" : "over 1.3x")) }
+	}
+	rows[++m] = sprintf("%-22s %-28s %10.2f ms/op%s", pkg, name, ms, extra)
+}
+END {
+	print "== all benchmarks =="
+	for (i = 1; i <= m; i++) print rows[i]
+	if (n > 0) {
+		print ""
+		print "== sealed store vs raw goleveldb (same options, same disk, same run; expected < 1.3x) =="
+		for (i = 1; i <= n; i++) print ratios[i]
+	}
+}' "$out"
