@@ -219,22 +219,39 @@ func runKeysDecrypt(c *cli.Context, p printer) error {
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-// readInput reads a FILE argument; "-" is standard input.
+// readInput reads a FILE argument; "-" is standard input, and a SIGINT
+// while waiting for it stops the command.
 func readInput(c *cli.Context, name string) ([]byte, error) {
-	var r io.Reader
 	if name == "-" {
-		r = c.App.Reader
-	} else {
-		f, err := os.Open(name)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, kindErrorf(agent.KindNotFound, "%s does not exist", name)
+		type result struct {
+			b   []byte
+			err error
 		}
-		if err != nil {
-			return nil, err
+		done := make(chan result, 1)
+		go func() {
+			b, err := readLimited(c.App.Reader, name)
+			done <- result{b, err}
+		}()
+		select {
+		case r := <-done:
+			return r.b, r.err
+		case <-c.Context.Done():
+			return nil, c.Context.Err()
 		}
-		defer f.Close()
-		r = f
 	}
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, kindErrorf(agent.KindNotFound, "%s does not exist", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f, name)
+}
+
+// readLimited reads r up to maxInput bytes.
+func readLimited(r io.Reader, name string) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	if err != nil {
 		return nil, fmt.Errorf("failed to read %s: %w", name, err)
