@@ -2,14 +2,14 @@
 # make bench: run every benchmark of the module in one go and print them as a
 # table, pkfs side by side with its baselines.
 #
-#   BENCHTIME=5x        iterations per benchmark (go test -benchtime)
+#   BENCHTIME=3s        time (or NNx iterations) per benchmark (go test -benchtime)
 #   BENCH=.             which benchmarks (go test -bench)
 #   PKFS_BENCH_DIR=DIR  put benchmark databases on DIR's disk (default: TMPDIR)
 #   PKFS_BENCH_ARGON2_ALL=1  also the sensitive (1 GiB) and max (4 GiB) presets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchtime=${BENCHTIME:-5x}
+benchtime=${BENCHTIME:-3s}
 pattern=${BENCH:-.}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -38,7 +38,8 @@ awk '
 		extra = extra sprintf("  %s=%s", unit, $i)
 		if (unit == "x-vs-raw") { ratios[++n] = sprintf("%-22s %-26s %6.2fx  %s", pkg, name, $i, ($i < 1.3 ? "ok" : "over 1.3x")) }
 	}
-	rows[++m] = sprintf("%-22s %-28s %10.2f ms/op%s", pkg, name, ms, extra)
+	t = (ms < 1) ? sprintf("%10.2f µs/op", ms * 1000) : sprintf("%10.2f ms/op", ms)
+	rows[++m] = sprintf("%-22s %-28s %s%s", pkg, name, t, extra)
 }
 END {
 	print "== all benchmarks =="
