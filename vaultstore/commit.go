@@ -20,6 +20,9 @@ type CommitOptions struct {
 	Sync bool
 	// AllowEmpty commits even when the tree does not change.
 	AllowEmpty bool
+	// Origin tags the commit's event, so that its author (a mount) can
+	// recognise its own changes.
+	Origin string
 }
 
 // PendingBlob is file content already stored but not yet part of a commit.
@@ -126,7 +129,11 @@ func (v *Vault) commitTx(tx *Tx, head *headState, o CommitOptions, fn func(*Tx) 
 	if err != nil {
 		return nil, err
 	}
-	return v.moveHead(&bt, head, ch, newRoot, now, o.Sync, false, tx.trees)
+	ev, err := v.moveHead(&bt, head, ch, newRoot, now, o.Sync, false, tx.trees)
+	if ev != nil {
+		ev.Origin = o.Origin
+	}
+	return ev, err
 }
 
 // moveHead adds the ref update and the mtime index changes to bt, writes it

@@ -15,6 +15,7 @@ const (
 	EventRenamed                  // the vault got a new name
 	EventDeleted                  // the vault is gone
 	EventTouched                  // an mtime changed without a commit
+	EventCreated                  // a new vault
 )
 
 // Change is one path that a commit changed. Dir marks a directory whose
@@ -34,6 +35,7 @@ type Event struct {
 	New     plumbing.Hash // new head commit
 	Changes []Change      // paths changed by the commit (nil: unknown, assume all)
 	Remote  bool          // the commit came from a peer
+	Origin  string        // CommitOptions.Origin of a local commit
 }
 
 type events struct {

@@ -138,7 +138,11 @@ func (s *Store) putInfo(bt *kvstore.Batch, info VaultInfo) {
 
 // Create makes a vault with an initial commit.
 func (s *Store) Create(name string) (*Vault, error) {
-	return s.create(VaultInfo{ID: NewVaultID(), Name: name}, true)
+	v, err := s.create(VaultInfo{ID: NewVaultID(), Name: name}, true)
+	if err == nil {
+		s.events.publish(Event{Vault: v.ID(), Kind: EventCreated})
+	}
+	return v, err
 }
 
 // CreateReplica makes an empty vault (no commit yet) with a given ID and
@@ -300,3 +304,7 @@ func (s *Store) SetOrigin(v *Vault, origin string) error {
 	v.setInfo(info)
 	return nil
 }
+
+// Sync makes every commit so far durable against a power cut (fsync of a
+// file whose commit was written unsynced).
+func (s *Store) Sync() error { return s.db.Sync() }

@@ -330,3 +330,13 @@ func (tx *Tx) Chmod(path string, exec bool) error {
 }
 
 var emptyBlobHash = plumbing.ComputeHash(plumbing.BlobObject, nil)
+
+// Exec reports whether path is an executable file (false when missing).
+func (tx *Tx) Exec(path string) bool {
+	parts, err := CleanPath(path)
+	if err != nil {
+		return false
+	}
+	e, _, err := tx.lookup(parts)
+	return err == nil && e.mode == filemode.Executable
+}

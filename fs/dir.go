@@ -1,0 +1,217 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/pkfs/pkfs/vaultstore"
+)
+
+var (
+	_ = (gofs.NodeMkdirer)((*node)(nil))
+	_ = (gofs.NodeRmdirer)((*node)(nil))
+	_ = (gofs.NodeUnlinker)((*node)(nil))
+	_ = (gofs.NodeRenamer)((*node)(nil))
+	_ = (gofs.NodeSymlinker)((*node)(nil))
+	_ = (gofs.NodeCreater)((*node)(nil))
+	_ = (gofs.NodeLinker)((*node)(nil))
+	_ = (gofs.NodeMknoder)((*node)(nil))
+)
+
+// update commits fn as one commit of n's vault, tagged as this mount's.
+func (n *node) update(op string, sync bool, fn func(tx *vaultstore.Tx) error) syscall.Errno {
+	v, e := n.vaultHandle()
+	if e != 0 {
+		return e
+	}
+	if v.ReadOnly() {
+		return syscall.EROFS
+	}
+	_, err := v.Update(vaultstore.CommitOptions{Origin: n.fsys.origin, Sync: sync}, fn)
+	return errno(op, err)
+}
+
+// entryAt stats a path at HEAD after a change, for the new inode's attributes.
+func (n *node) entryAt(p string) (vaultstore.Entry, syscall.Errno) {
+	_, snap, e := n.head()
+	if e != 0 {
+		return vaultstore.Entry{}, e
+	}
+	ent, err := snap.Stat(p)
+	return ent, errno("stat", err)
+}
+
+// Mkdir implements gofs.NodeMkdirer: one commit.
+func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	dir, ok := n.path()
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	p := joinPath(dir, name)
+	if e := n.update("mkdir", false, func(tx *vaultstore.Tx) error { return tx.Mkdir(p, false) }); e != 0 {
+		return nil, e
+	}
+	ent, e := n.entryAt(p)
+	if e != 0 {
+		return nil, e
+	}
+	ch := n.newChild(ctx, dir, ent)
+	ch.Operations().(*node).attr(ent, &out.Attr)
+	return ch, 0
+}
+
+// Rmdir implements gofs.NodeRmdirer: one commit.
+func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
+	dir, ok := n.path()
+	if !ok {
+		return syscall.ENOENT
+	}
+	p := joinPath(dir, name)
+	if e := n.update("rmdir", false, func(tx *vaultstore.Tx) error { return tx.Remove(p, vaultstore.RemoveDir) }); e != 0 {
+		return e
+	}
+	n.fsys.retire(inoOf(n.vault, "", p, 0))
+	return 0
+}
+
+// Unlink implements gofs.NodeUnlinker: one commit. A file created but not
+// yet committed just disappears.
+func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
+	dir, ok := n.path()
+	if !ok {
+		return syscall.ENOENT
+	}
+	p := joinPath(dir, name)
+	if ch := n.GetChild(name); ch != nil {
+		if cn, ok := ch.Operations().(*node); ok && cn.dropPendingCreate() {
+			n.fsys.retire(inoOf(n.vault, "", p, 0))
+			return 0
+		}
+	}
+	if e := n.update("unlink", false, func(tx *vaultstore.Tx) error { return tx.Remove(p, vaultstore.RemoveFile) }); e != 0 {
+		return e
+	}
+	n.fsys.retire(inoOf(n.vault, "", p, 0))
+	return 0
+}
+
+// RENAME_NOREPLACE and RENAME_EXCHANGE of renameat2(2).
+const (
+	renameNoReplace = 1
+	renameExchange  = 2
+)
+
+// Rename implements gofs.NodeRenamer: one commit; EXDEV across vaults.
+func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	np, ok := newParent.(*node)
+	if !ok || np.vault != n.vault {
+		return syscall.EXDEV
+	}
+	if flags&renameExchange != 0 {
+		return syscall.EINVAL
+	}
+	from, ok1 := n.path()
+	to, ok2 := np.path()
+	if !ok1 || !ok2 {
+		return syscall.ENOENT
+	}
+	from, to = joinPath(from, name), joinPath(to, newName)
+	if ch := n.GetChild(name); ch != nil {
+		if cn, ok := ch.Operations().(*node); ok && cn.pendingCreate() {
+			if e := cn.commit(ctx, false); e != 0 {
+				return e
+			}
+		}
+	}
+	e := n.update("rename", false, func(tx *vaultstore.Tx) error {
+		if flags&renameNoReplace != 0 {
+			if _, err := tx.Stat(to); err == nil {
+				return syscall.EEXIST
+			}
+		}
+		return tx.Rename(from, to)
+	})
+	if e != 0 {
+		return e
+	}
+	n.fsys.retire(inoOf(n.vault, "", from, 0))
+	n.fsys.retire(inoOf(n.vault, "", to, 0))
+	return 0
+}
+
+// Symlink implements gofs.NodeSymlinker: one commit.
+func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	dir, ok := n.path()
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	p := joinPath(dir, name)
+	if e := n.update("symlink", false, func(tx *vaultstore.Tx) error { return tx.Symlink(p, target) }); e != 0 {
+		return nil, e
+	}
+	ent, e := n.entryAt(p)
+	if e != 0 {
+		return nil, e
+	}
+	ch := n.newChild(ctx, dir, ent)
+	ch.Operations().(*node).attr(ent, &out.Attr)
+	return ch, 0
+}
+
+// Create implements gofs.NodeCreater. The new file lives in memory until
+// its first close or fsync commits it.
+func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
+	v, e := n.vaultHandle()
+	if e != 0 {
+		return nil, nil, 0, e
+	}
+	if v.ReadOnly() {
+		return nil, nil, 0, syscall.EROFS
+	}
+	dir, ok := n.path()
+	if !ok {
+		return nil, nil, 0, syscall.ENOENT
+	}
+	p := joinPath(dir, name)
+	if _, err := vaultstore.CleanPath(p); err != nil {
+		return nil, nil, 0, errno("create", err)
+	}
+	if snap, err := v.Snapshot(""); err == nil {
+		if ent, err := snap.Stat(p); err == nil {
+			if flags&syscall.O_EXCL != 0 {
+				return nil, nil, 0, syscall.EEXIST
+			}
+			ch := n.newChild(ctx, dir, ent)
+			cn := ch.Operations().(*node)
+			fh, fl, e := cn.open(ctx, flags)
+			if e == 0 {
+				cn.attr(ent, &out.Attr)
+			}
+			return ch, fh, fl, e
+		}
+	}
+	ino, g := n.fsys.vaultIno(n.vault, p)
+	cn := &node{fsys: n.fsys, vault: n.vault,
+		st: &fileState{created: true, dirty: true, exec: mode&0o100 != 0, mtime: time.Now()}}
+	ch := n.NewInode(ctx, cn, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: g})
+	cn = ch.Operations().(*node)
+	fh, fl, e := cn.open(ctx, flags&^syscall.O_TRUNC)
+	if e != 0 {
+		return nil, nil, 0, e
+	}
+	cn.attr(vaultstore.Entry{}, &out.Attr)
+	return ch, fh, fl, 0
+}
+
+// Link implements gofs.NodeLinker: vaults have no hard links.
+func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}
+
+// Mknod implements gofs.NodeMknoder: no device nodes, FIFOs or sockets.
+func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}

@@ -1,0 +1,307 @@
+package fs
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/pkfs/pkfs/vaultstore"
+)
+
+// fileState is the open content of a file: loaded on the first write (copy
+// on write of the committed content), shared by every handle of the inode,
+// committed on flush and fsync, dropped when the last handle is released.
+type fileState struct {
+	data    []byte
+	loaded  bool // data holds the whole content
+	dirty   bool // data differs from the last commit
+	created bool // made by Create and not committed yet
+	exec    bool // the executable bit of a created file
+	mtime   time.Time
+	touch   *time.Time // an mtime set while dirty, applied after the commit
+	opens   int
+}
+
+// handle is one open file description.
+type handle struct {
+	n      *node
+	write  bool
+	append bool
+	blob   *vaultstore.Blob // committed content, for reads without a loaded state
+}
+
+var (
+	_ = (gofs.NodeOpener)((*node)(nil))
+	_ = (gofs.NodeSetattrer)((*node)(nil))
+	_ = (gofs.NodeReadlinker)((*node)(nil))
+	_ = (gofs.FileReader)((*handle)(nil))
+	_ = (gofs.FileWriter)((*handle)(nil))
+	_ = (gofs.FileFlusher)((*handle)(nil))
+	_ = (gofs.FileFsyncer)((*handle)(nil))
+	_ = (gofs.FileReleaser)((*handle)(nil))
+	_ = (gofs.FileGetattrer)((*handle)(nil))
+)
+
+func (n *node) pendingCreate() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.st != nil && n.st.created
+}
+
+// dropPendingCreate forgets a created file that was never committed; it
+// reports whether there was one.
+func (n *node) dropPendingCreate() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.st == nil || !n.st.created {
+		return false
+	}
+	n.st.created, n.st.dirty = false, false
+	return true
+}
+
+// Open implements gofs.NodeOpener.
+func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	return n.open(ctx, flags)
+}
+
+func (n *node) open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	trunc := flags&syscall.O_TRUNC != 0
+	if write || trunc {
+		v, e := n.vaultHandle()
+		if e != 0 {
+			return nil, 0, e
+		}
+		if v.ReadOnly() {
+			return nil, 0, syscall.EROFS
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.st == nil {
+		n.st = &fileState{}
+	}
+	st := n.st
+	if trunc && len(st.data) > 0 || trunc && !st.loaded && !st.created {
+		st.dirty, st.mtime = true, time.Now()
+		st.data, st.loaded = st.data[:0], true
+	}
+	if write && !st.loaded && !st.created {
+		if e := n.loadLocked(); e != 0 {
+			if st.opens == 0 {
+				n.st = nil
+			}
+			return nil, 0, e
+		}
+	}
+	st.opens++
+	return &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// loadLocked reads the committed content into the state (n.mu held).
+func (n *node) loadLocked() syscall.Errno {
+	p, ok := n.path()
+	if !ok {
+		n.st.loaded = true
+		return 0
+	}
+	_, snap, e := n.head()
+	if e != 0 {
+		return e
+	}
+	b, err := snap.Open(p)
+	if err != nil {
+		return errno("open", err)
+	}
+	buf := make([]byte, 0, b.Size())
+	w := bytes.NewBuffer(buf)
+	if _, err := io.Copy(w, b.Reader()); err != nil {
+		return errno("read", err)
+	}
+	n.st.data, n.st.loaded = w.Bytes(), true
+	return 0
+}
+
+// Read implements gofs.FileReader.
+func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n := h.n
+	n.mu.Lock()
+	if st := n.st; st != nil && (st.loaded || st.created) {
+		defer n.mu.Unlock()
+		if off >= int64(len(st.data)) {
+			return fuse.ReadResultData(nil), 0
+		}
+		c := copy(dest, st.data[off:])
+		return fuse.ReadResultData(dest[:c]), 0
+	}
+	n.mu.Unlock()
+	if h.blob == nil {
+		p, ok := n.path()
+		if !ok {
+			return fuse.ReadResultData(nil), 0
+		}
+		_, snap, e := n.head()
+		if e != 0 {
+			return nil, e
+		}
+		b, err := snap.Open(p)
+		if err != nil {
+			return nil, errno("read", err)
+		}
+		h.blob = b
+	}
+	c, err := h.blob.ReadAt(dest, off)
+	if err != nil && err != io.EOF {
+		return nil, errno("read", err)
+	}
+	return fuse.ReadResultData(dest[:c]), 0
+}
+
+// Write implements gofs.FileWriter.
+func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	if !h.write {
+		return 0, syscall.EBADF
+	}
+	n := h.n
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.st
+	if h.append {
+		off = int64(len(st.data))
+	}
+	end := off + int64(len(data))
+	if off < 0 || end > vaultstore.MaxFileSize {
+		return 0, syscall.EFBIG
+	}
+	if end > int64(len(st.data)) {
+		st.data = grow(st.data, int(end))
+	}
+	copy(st.data[off:], data)
+	st.dirty, st.mtime = true, time.Now()
+	return uint32(len(data)), 0
+}
+
+// grow extends b to n bytes (zero-filled), doubling the capacity so that
+// sequential writes copy amortised O(1) per byte.
+func grow(b []byte, n int) []byte {
+	if n <= cap(b) {
+		old := len(b)
+		b = b[:n]
+		clear(b[old:])
+		return b
+	}
+	c := max(n, 2*cap(b), 4096)
+	nb := make([]byte, n, c)
+	copy(nb, b)
+	clear(b)
+	return nb
+}
+
+// Flush implements gofs.FileFlusher: close(2) returns after the commit is
+// written.
+func (h *handle) Flush(ctx context.Context) syscall.Errno { return h.n.commit(ctx, false) }
+
+// Fsync implements gofs.FileFsyncer: fsync(2) returns after the commit is
+// durable.
+func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno { return h.n.commit(ctx, true) }
+
+// Getattr implements gofs.FileGetattrer (fstat).
+func (h *handle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
+	return h.n.Getattr(ctx, h, out)
+}
+
+// Release implements gofs.FileReleaser.
+func (h *handle) Release(ctx context.Context) syscall.Errno {
+	n := h.n
+	n.mu.Lock()
+	st := n.st
+	if st == nil {
+		n.mu.Unlock()
+		return 0
+	}
+	st.opens--
+	last, dirty := st.opens <= 0, st.dirty
+	n.mu.Unlock()
+	if last && dirty {
+		if e := n.commit(ctx, false); e != 0 {
+			log.Printf("pkfs: release: commit failed: errno %d", e)
+		}
+	}
+	n.mu.Lock()
+	if n.st == st && st.opens <= 0 && !st.dirty {
+		clear(st.data)
+		n.st = nil
+	}
+	n.mu.Unlock()
+	return 0
+}
+
+// commit writes the state of a dirty file as one commit; with sync it
+// returns once the commit is durable (and syncs earlier commits when clean).
+func (n *node) commit(ctx context.Context, sync bool) syscall.Errno {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.st
+	if st == nil || !st.dirty {
+		if sync {
+			return errno("fsync", n.fsys.store.Sync())
+		}
+		return 0
+	}
+	p, ok := n.path()
+	if !ok {
+		st.dirty, st.created = false, false // unlinked: nowhere to commit
+		return 0
+	}
+	v, e := n.vaultHandle()
+	if e != 0 {
+		return e
+	}
+	if v.ReadOnly() {
+		return syscall.EROFS
+	}
+	b, err := v.WriteBlob(bytes.NewReader(st.data), int64(len(st.data)))
+	if err != nil {
+		return errno("commit", err)
+	}
+	created, exec := st.created, st.exec
+	_, err = v.Update(vaultstore.CommitOptions{Origin: n.fsys.origin, Sync: sync}, func(tx *vaultstore.Tx) error {
+		if !created {
+			exec = tx.Exec(p)
+		}
+		return tx.Put(p, b, exec, false)
+	})
+	if err != nil {
+		b.Discard()
+		return errno("commit", err)
+	}
+	st.dirty, st.created = false, false
+	if st.touch != nil {
+		_ = v.Touch(p, *st.touch)
+		st.touch = nil
+	}
+	return 0
+}
+
+// Readlink implements gofs.NodeReadlinker.
+func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+	p, ok := n.path()
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	_, snap, e := n.head()
+	if e != 0 {
+		return nil, e
+	}
+	t, err := snap.Readlink(p)
+	if err != nil {
+		return nil, errno("readlink", err)
+	}
+	return []byte(t), 0
+}

@@ -1,0 +1,173 @@
+package fs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/pkfs/pkfs/internal/cryptocore"
+	"github.com/pkfs/pkfs/vaultstore"
+)
+
+// Timeouts of the kernel's attribute and entry caches. Changes made outside
+// the mount are pushed to the kernel at once, so these only bound how long a
+// missed invalidation could last.
+const (
+	EntryTimeout    = time.Second
+	AttrTimeout     = time.Second
+	NegativeTimeout = time.Second
+)
+
+// Store is what the filesystem needs of the vault store.
+type Store interface {
+	List() ([]vaultstore.VaultInfo, error)
+	Vault(nameOrID string) (*vaultstore.Vault, error)
+	VaultByID(id vaultstore.VaultID) (*vaultstore.Vault, error)
+	Create(name string) (*vaultstore.Vault, error)
+	Rename(oldName, newName string) error
+	Subscribe(fn func(vaultstore.Event)) (cancel func())
+	Sync() error
+}
+
+// FS is one mount of a node's vaults.
+type FS struct {
+	store   Store
+	uid     uint32
+	gid     uint32
+	origin  string // tags this mount's commits
+	started time.Time
+
+	root   *rootNode
+	server *fuse.Server
+	dir    string
+
+	gensMu sync.Mutex
+	gens   map[uint64]uint64
+
+	events chan vaultstore.Event
+	cancel func()
+	done   chan struct{}
+	closed atomic.Bool
+}
+
+// New returns a filesystem over store, owned by the current user.
+func New(store Store) *FS {
+	f := &FS{store: store, uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+		origin: "fs:" + fmt.Sprintf("%x", cryptocore.RandomBytes(8)), started: time.Now(),
+		gens: map[uint64]uint64{}, events: make(chan vaultstore.Event, 1024), done: make(chan struct{})}
+	f.root = &rootNode{fsys: f}
+	return f
+}
+
+// Root returns the root node, for fs.Mount or a test harness.
+func (f *FS) Root() gofs.InodeEmbedder { return f.root }
+
+// Options returns the go-fuse options pkfs mounts with.
+func (f *FS) Options(direct bool) *gofs.Options {
+	et, at, nt := EntryTimeout, AttrTimeout, NegativeTimeout
+	return &gofs.Options{
+		EntryTimeout: &et, AttrTimeout: &at, NegativeTimeout: &nt,
+		UID: f.uid, GID: f.gid,
+		MountOptions: fuse.MountOptions{
+			FsName: "pkfs", Name: "pkfs", DirectMount: direct,
+			MaxWrite:          1 << 20,
+			MaxReadAhead:      1 << 20,
+			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
+			DisableXAttrs:     false,
+		},
+	}
+}
+
+// Mount mounts the filesystem at dir and starts serving it. As root it
+// mounts directly; otherwise through fusermount3.
+func (f *FS) Mount(dir string) error {
+	server, err := gofs.Mount(dir, f.root, f.Options(os.Geteuid() == 0))
+	if err != nil {
+		return err
+	}
+	f.server, f.dir = server, dir
+	f.cancel = f.store.Subscribe(func(ev vaultstore.Event) {
+		if ev.Origin == f.origin || f.closed.Load() {
+			return
+		}
+		select {
+		case f.events <- ev:
+		default:
+			// the queue is full: drop the details, invalidate everything
+			select {
+			case f.events <- vaultstore.Event{Kind: vaultstore.EventDeleted}:
+			default:
+			}
+		}
+	})
+	go f.invalidator()
+	return server.WaitMount()
+}
+
+// Wait blocks until the filesystem is unmounted.
+func (f *FS) Wait() {
+	if f.server != nil {
+		f.server.Wait()
+	}
+}
+
+// Unmount commits what is open and dirty, then unmounts.
+func (f *FS) Unmount() error {
+	f.FlushAll()
+	if f.closed.Swap(true) {
+		return nil
+	}
+	if f.cancel != nil {
+		f.cancel()
+	}
+	close(f.events)
+	var err error
+	if f.server != nil {
+		err = f.server.Unmount()
+		if err != nil {
+			// a busy mount: detach it lazily so the agent can exit
+			err = syscall.Unmount(f.dir, syscall.MNT_DETACH)
+		}
+	}
+	<-f.doneOrClosed()
+	return err
+}
+
+func (f *FS) doneOrClosed() <-chan struct{} {
+	if f.server == nil {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return f.done
+}
+
+// gen returns the generation of an inode number.
+func (f *FS) gen(ino uint64) uint64 {
+	f.gensMu.Lock()
+	defer f.gensMu.Unlock()
+	return f.gens[ino]
+}
+
+// retire moves a path to a new generation, because the inode that had it is
+// leaving it (renamed or unlinked) and may stay alive.
+func (f *FS) retire(base uint64) {
+	f.gensMu.Lock()
+	f.gens[base]++
+	f.gensMu.Unlock()
+}
+
+// vaultIno returns the inode number and generation of a HEAD path.
+func (f *FS) vaultIno(v vaultstore.VaultID, path string) (uint64, uint64) {
+	base := inoOf(v, "", path, 0)
+	g := f.gen(base)
+	return inoOf(v, "", path, g), g
+}
+
+var _ = context.Background
