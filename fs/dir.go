@@ -91,8 +91,14 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 			return 0
 		}
 	}
+	ent, _ := n.entryAt(p)
 	if e := n.update("unlink", false, func(tx *vaultstore.Tx) error { return tx.Remove(p, vaultstore.RemoveFile) }); e != 0 {
 		return e
+	}
+	if ch := n.GetChild(name); ch != nil {
+		if cn, ok := ch.Operations().(*node); ok {
+			cn.unlinked(ent)
+		}
 	}
 	n.fsys.retire(inoOf(n.vault, "", p, 0))
 	return 0
@@ -126,6 +132,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 			}
 		}
 	}
+	target, _ := n.entryAt(to)
 	e := n.update("rename", false, func(tx *vaultstore.Tx) error {
 		if flags&renameNoReplace != 0 {
 			if _, err := tx.Stat(to); err == nil {
@@ -136,6 +143,11 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	})
 	if e != 0 {
 		return e
+	}
+	if ch := np.GetChild(newName); ch != nil && !target.Hash.IsZero() {
+		if cn, ok := ch.Operations().(*node); ok {
+			cn.unlinked(target)
+		}
 	}
 	n.fsys.retire(inoOf(n.vault, "", from, 0))
 	n.fsys.retire(inoOf(n.vault, "", to, 0))

@@ -71,6 +71,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 }
 
 func (n *node) open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	var e syscall.Errno
 	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
 	trunc := flags&syscall.O_TRUNC != 0
 	if write || trunc {
@@ -101,7 +102,56 @@ func (n *node) open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 		}
 	}
 	st.opens++
-	return &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}, fuse.FOPEN_KEEP_CACHE, 0
+	h := &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}
+	if !st.loaded && !st.created {
+		// read-only: read the committed content, which stays readable
+		// through this handle even if the file is unlinked or replaced
+		if h.blob, e = n.committedBlob(); e != 0 {
+			st.opens--
+			if st.opens == 0 {
+				n.st = nil
+			}
+			return nil, 0, e
+		}
+	}
+	return h, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// committedBlob opens the committed content of the file.
+func (n *node) committedBlob() (*vaultstore.Blob, syscall.Errno) {
+	p, ok := n.path()
+	if !ok {
+		if n.gone == nil {
+			return nil, syscall.ENOENT
+		}
+		v, e := n.vaultHandle()
+		if e != 0 {
+			return nil, e
+		}
+		b, err := v.OpenHash(n.gone.Hash)
+		return b, errno("open", err)
+	}
+	return n.openRegular(p)
+}
+
+// openRegular opens the committed content at p, which must still be a
+// regular file: the name may have become a symlink or a directory since
+// the kernel looked it up, and a symlink's target must never be served as
+// a file's content.
+func (n *node) openRegular(p string) (*vaultstore.Blob, syscall.Errno) {
+	v, snap, e := n.head()
+	if e != 0 {
+		return nil, e
+	}
+	ent, err := snap.Stat(p)
+	if err != nil {
+		return nil, errno("open", err)
+	}
+	if ent.Type != vaultstore.TypeFile {
+		return nil, syscall.ENOENT
+	}
+	b, err := v.OpenHash(ent.Hash)
+	return b, errno("open", err)
 }
 
 // loadLocked reads the committed content into the state (n.mu held).
@@ -111,13 +161,9 @@ func (n *node) loadLocked() syscall.Errno {
 		n.st.loaded = true
 		return 0
 	}
-	_, snap, e := n.head()
+	b, e := n.openRegular(p)
 	if e != 0 {
 		return e
-	}
-	b, err := snap.Open(p)
-	if err != nil {
-		return errno("open", err)
 	}
 	buf := make([]byte, 0, b.Size())
 	w := bytes.NewBuffer(buf)
@@ -141,22 +187,18 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 		return fuse.ReadResultData(dest[:c]), 0
 	}
 	n.mu.Unlock()
+	n.mu.Lock()
 	if h.blob == nil {
-		p, ok := n.path()
-		if !ok {
-			return fuse.ReadResultData(nil), 0
-		}
-		_, snap, e := n.head()
+		b, e := n.committedBlob()
 		if e != 0 {
+			n.mu.Unlock()
 			return nil, e
-		}
-		b, err := snap.Open(p)
-		if err != nil {
-			return nil, errno("read", err)
 		}
 		h.blob = b
 	}
-	c, err := h.blob.ReadAt(dest, off)
+	blob := h.blob
+	n.mu.Unlock()
+	c, err := blob.ReadAt(dest, off)
 	if err != nil && err != io.EOF {
 		return nil, errno("read", err)
 	}
@@ -270,22 +312,25 @@ func (n *node) commit(ctx context.Context, sync bool) syscall.Errno {
 	if err != nil {
 		return errno("commit", err)
 	}
-	created, exec := st.created, st.exec
+	created, exec, mtime := st.created, st.exec, st.mtime
+	if st.touch != nil {
+		mtime = *st.touch
+	}
 	_, err = v.Update(vaultstore.CommitOptions{Origin: n.fsys.origin, Sync: sync}, func(tx *vaultstore.Tx) error {
 		if !created {
 			exec = tx.Exec(p)
 		}
-		return tx.Put(p, b, exec, false)
+		if err := tx.Put(p, b, exec, false); err != nil {
+			return err
+		}
+		tx.SetMtime(p, mtime) // the mtime the kernel has already been shown
+		return nil
 	})
 	if err != nil {
 		b.Discard()
 		return errno("commit", err)
 	}
-	st.dirty, st.created = false, false
-	if st.touch != nil {
-		_ = v.Touch(p, *st.touch)
-		st.touch = nil
-	}
+	st.dirty, st.created, st.touch = false, false, nil
 	return 0
 }
 

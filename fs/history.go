@@ -42,7 +42,7 @@ func (readOnly) Mknod(context.Context, string, uint32, uint32, *fuse.EntryOut) (
 	return nil, syscall.EROFS
 }
 func (readOnly) Setxattr(context.Context, string, []byte, uint32) syscall.Errno { return syscall.EROFS }
-func (readOnly) Removexattr(context.Context, string) syscall.Errno             { return syscall.EROFS }
+func (readOnly) Removexattr(context.Context, string) syscall.Errno              { return syscall.EROFS }
 func (readOnly) Getxattr(context.Context, string, []byte) (uint32, syscall.Errno) {
 	return 0, syscall.ENODATA
 }

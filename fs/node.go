@@ -18,8 +18,9 @@ type node struct {
 	vault vaultstore.VaultID
 	vroot bool // the vault's root directory
 
-	mu sync.Mutex
-	st *fileState // the open content of a file, shared by its handles
+	mu   sync.Mutex
+	st   *fileState        // the open content of a file, shared by its handles
+	gone *vaultstore.Entry // what it was when it was unlinked while in use
 }
 
 var (
@@ -84,6 +85,12 @@ func (n *node) head() (*vaultstore.Vault, *vaultstore.Snapshot, syscall.Errno) {
 func (n *node) attr(e vaultstore.Entry, out *fuse.Attr) {
 	mode, size, mtime := modeOf(e), e.Size, e.Mtime
 	n.mu.Lock()
+	nlink := uint32(0)
+	if n.gone != nil && e.Hash.IsZero() && e.Mtime.IsZero() {
+		mode, size, mtime = modeOf(*n.gone), n.gone.Size, n.gone.Mtime
+	} else {
+		nlink = 1
+	}
 	if st := n.st; st != nil && (st.dirty || st.created) {
 		size, mtime = int64(len(st.data)), st.mtime
 		if st.created {
@@ -95,6 +102,17 @@ func (n *node) attr(e vaultstore.Entry, out *fuse.Attr) {
 	}
 	n.mu.Unlock()
 	n.fsys.fill(out, n.StableAttr().Ino, mode, size, mtime)
+	if nlink == 0 {
+		out.Nlink = 0
+	}
+}
+
+// unlinked records what the node was when its name went away while the
+// kernel still holds it (an open file): fstat then shows it with nlink 0.
+func (n *node) unlinked(e vaultstore.Entry) {
+	n.mu.Lock()
+	n.gone = &e
+	n.mu.Unlock()
 }
 
 // newChild returns the inode for entry e under n (an existing one when the
@@ -149,6 +167,12 @@ func (n *node) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOu
 	ent, err := snap.Stat(p)
 	if err != nil {
 		return errno("getattr", err)
+	}
+	if modeOf(ent)&syscall.S_IFMT != n.StableAttr().Mode {
+		// the name now holds something else (a rename raced with us):
+		// this inode is what was there before
+		n.attr(vaultstore.Entry{}, &out.Attr)
+		return 0
 	}
 	n.attr(ent, &out.Attr)
 	return 0

@@ -139,3 +139,34 @@ func (n *node) touch(t time.Time) syscall.Errno {
 	}
 	return errno("utimens", v.Touch(p, t))
 }
+
+var _ = (gofs.NodeAllocater)((*node)(nil))
+
+// Allocate implements gofs.NodeAllocater (fallocate): plain allocation
+// extends the file, FALLOC_FL_KEEP_SIZE does nothing (there are no blocks to
+// reserve); punching holes is not supported.
+func (n *node) Allocate(ctx context.Context, fh gofs.FileHandle, off uint64, size uint64, mode uint32) syscall.Errno {
+	const keepSize = 1
+	if mode&^keepSize != 0 {
+		return syscall.EOPNOTSUPP
+	}
+	end := off + size
+	if end > vaultstore.MaxFileSize {
+		return syscall.EFBIG
+	}
+	if mode&keepSize != 0 {
+		return 0
+	}
+	n.mu.Lock()
+	st := n.st
+	if st == nil || (!st.loaded && !st.created) {
+		n.mu.Unlock()
+		return syscall.EBADF
+	}
+	if int(end) > len(st.data) {
+		st.data = grow(st.data, int(end))
+		st.dirty, st.mtime = true, time.Now()
+	}
+	n.mu.Unlock()
+	return 0
+}

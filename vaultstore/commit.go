@@ -129,7 +129,7 @@ func (v *Vault) commitTx(tx *Tx, head *headState, o CommitOptions, fn func(*Tx) 
 	if err != nil {
 		return nil, err
 	}
-	ev, err := v.moveHead(&bt, head, ch, newRoot, now, o.Sync, false, tx.trees)
+	ev, err := v.moveHead(&bt, head, ch, newRoot, now, o.Sync, false, tx.trees, tx.mtimes)
 	if ev != nil {
 		ev.Origin = o.Origin
 	}
@@ -138,10 +138,13 @@ func (v *Vault) commitTx(tx *Tx, head *headState, o CommitOptions, fn func(*Tx) 
 
 // moveHead adds the ref update and the mtime index changes to bt, writes it
 // in one batch, and returns the event to publish.
-func (v *Vault) moveHead(bt *kvstore.Batch, head *headState, commit, root plumbing.Hash, when time.Time, sync, remote bool, ov overlay) (*Event, error) {
+func (v *Vault) moveHead(bt *kvstore.Batch, head *headState, commit, root plumbing.Hash, when time.Time, sync, remote bool, ov overlay, mtimes map[string]time.Time) (*Event, error) {
 	changes, err := v.indexChanges(bt, head.root, root, when, ov)
 	if err != nil {
 		return nil, err
+	}
+	for p, t := range mtimes { // after the index changes: a later put wins
+		bt.Put(v.mtimes, []byte(p), encodeTime(t))
 	}
 	bt.Put(v.refs, []byte(Branch), []byte(commit.String()))
 	if head.commit.IsZero() {

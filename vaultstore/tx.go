@@ -3,6 +3,7 @@ package vaultstore
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -17,6 +18,19 @@ type Tx struct {
 	pending []*pendingObject
 	msgs    []string
 	trees   overlay // trees this transaction wrote
+	mtimes  map[string]time.Time
+}
+
+// SetMtime makes the mtime of path in this commit t rather than the commit
+// time (a mount records the time of the last write, which it has already
+// shown).
+func (tx *Tx) SetMtime(path string, t time.Time) {
+	if tx.mtimes == nil {
+		tx.mtimes = map[string]time.Time{}
+	}
+	if parts, err := CleanPath(path); err == nil {
+		tx.mtimes[JoinPath(parts)] = t
+	}
 }
 
 type txDir struct {
