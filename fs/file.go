@@ -21,6 +21,7 @@ type fileState struct {
 	loaded  bool // data holds the whole content
 	dirty   bool // data differs from the last commit
 	created bool // made by Create and not committed yet
+	written bool // written to (or resized) since it was opened or created
 	exec    bool // the executable bit of a created file
 	mtime   time.Time
 	touch   *time.Time // an mtime set while dirty, applied after the commit
@@ -225,7 +226,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 		st.data = grow(st.data, int(end))
 	}
 	copy(st.data[off:], data)
-	st.dirty, st.mtime = true, time.Now()
+	st.dirty, st.written, st.mtime = true, true, time.Now()
 	return uint32(len(data)), 0
 }
 
@@ -246,8 +247,19 @@ func grow(b []byte, n int) []byte {
 }
 
 // Flush implements gofs.FileFlusher: close(2) returns after the commit is
-// written.
-func (h *handle) Flush(ctx context.Context) syscall.Errno { return h.n.commit(ctx, false) }
+// written. One exception: a file just created and not yet written is not
+// committed on a flush but at its release. A shell redirection (open,
+// dup2, close, write, close) would otherwise commit an empty version first.
+func (h *handle) Flush(ctx context.Context) syscall.Errno {
+	n := h.n
+	n.mu.Lock()
+	deferEmpty := n.st != nil && n.st.created && !n.st.written
+	n.mu.Unlock()
+	if deferEmpty {
+		return 0
+	}
+	return n.commit(ctx, false)
+}
 
 // Fsync implements gofs.FileFsyncer: fsync(2) returns after the commit is
 // durable.

@@ -50,10 +50,12 @@ type FS struct {
 	gensMu sync.Mutex
 	gens   map[uint64]uint64
 
-	events chan vaultstore.Event
-	cancel func()
-	done   chan struct{}
-	closed atomic.Bool
+	events   chan vaultstore.Event
+	eventsMu sync.RWMutex // held to send, taken to close
+	cancel   func()
+	done     chan struct{} // the invalidator stopped
+	served   chan struct{} // the server stopped (unmounted, maybe from outside)
+	closed   atomic.Bool
 }
 
 // New returns a filesystem over store, owned by the current user.
@@ -92,7 +94,11 @@ func (f *FS) Mount(dir string) error {
 		return err
 	}
 	f.server, f.dir = server, dir
+	f.served = make(chan struct{})
+	go func() { server.Wait(); close(f.served) }()
 	f.cancel = f.store.Subscribe(func(ev vaultstore.Event) {
+		f.eventsMu.RLock()
+		defer f.eventsMu.RUnlock()
 		if ev.Origin == f.origin || f.closed.Load() {
 			return
 		}
@@ -112,8 +118,8 @@ func (f *FS) Mount(dir string) error {
 
 // Wait blocks until the filesystem is unmounted.
 func (f *FS) Wait() {
-	if f.server != nil {
-		f.server.Wait()
+	if f.served != nil {
+		<-f.served
 	}
 }
 
@@ -126,9 +132,17 @@ func (f *FS) Unmount() error {
 	if f.cancel != nil {
 		f.cancel()
 	}
+	f.eventsMu.Lock()
 	close(f.events)
+	f.eventsMu.Unlock()
 	var err error
 	if f.server != nil {
+		select {
+		case <-f.served:
+			<-f.done
+			return nil // unmounted from outside already
+		default:
+		}
 		err = f.server.Unmount()
 		if err != nil {
 			// a busy mount: detach it lazily so the agent can exit

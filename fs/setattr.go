@@ -87,6 +87,7 @@ func (n *node) truncate(ctx context.Context, size uint64) syscall.Errno {
 		}
 		st.dirty, st.mtime = true, time.Now()
 	}
+	st.written = true
 	n.mu.Unlock()
 	if open {
 		return 0 // part of the open file's next commit
@@ -165,7 +166,7 @@ func (n *node) Allocate(ctx context.Context, fh gofs.FileHandle, off uint64, siz
 	}
 	if int(end) > len(st.data) {
 		st.data = grow(st.data, int(end))
-		st.dirty, st.mtime = true, time.Now()
+		st.dirty, st.written, st.mtime = true, true, time.Now()
 	}
 	n.mu.Unlock()
 	return 0

@@ -93,3 +93,9 @@ func errorMessage(err error) string {
 	}
 	return msg
 }
+
+// silentError carries an exit code for an outcome the command has already
+// reported on stdout (agent status of a dead agent): nothing more is printed.
+type silentError struct{ error }
+
+func (e *silentError) Unwrap() error { return e.error }

@@ -150,14 +150,19 @@ func readSecretFile(name, what string) ([]byte, error) {
 }
 
 // newClient returns the client that serves the command's calls on the node.
-// It opens the node path in this process, asking for the password only when
-// a call first needs the node. The caller closes it.
+// A running agent serves the calls over its control socket (no password, no
+// KDF cost); otherwise the node path is opened in this process, asking for
+// the password only when a call first needs the node. The caller closes it.
 func newClient(c *cli.Context) (agent.Client, error) {
 	p, err := nodePath(c)
 	if err != nil {
 		return nil, err
 	}
-	verbosef(c, "opening node path %s in this process", p)
+	if sc := agent.DialAgent(p); sc != nil {
+		verbosef(c, "using the running agent at %s", sc.Path)
+		return sc, nil
+	}
+	verbosef(c, "no agent runs: opening node path %s in this process", p)
 	return &agent.LocalClient{NodePath: p, Password: func() ([]byte, error) {
 		return password(c, false)
 	}}, nil

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,7 +49,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// A command that completed reports success even after a SIGINT: init
 	// must still print the recovery code of the node it created.
 	if err := app.RunContext(ctx, reorderArgs(app, args)); err != nil {
-		fmt.Fprintf(stderr, "pkfs: %s\n", errorMessage(err))
+		var silent *silentError
+		if !errors.As(err, &silent) {
+			fmt.Fprintf(stderr, "pkfs: %s\n", errorMessage(err))
+		}
 		return exitCode(err)
 	}
 	return ExitOK
@@ -67,12 +71,12 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ErrWriter:      stderr,
 		ExitErrHandler: func(*cli.Context, error) {},
 		Flags:          commonFlags(),
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			newInitCommand(),
 			newKeysCommand(),
 			newVaultsCommand(),
 			newSecretsCommand(),
-		},
+		}, newMountCommands()...),
 		HideHelpCommand: true,
 	}
 	app.Action = groupAction

@@ -65,6 +65,8 @@ var classifiers = []struct {
 	{node.ErrIncomplete, KindDamaged},
 	{node.ErrUnsupportedVersion, KindUnsupported},
 	{node.ErrInUse, KindInUse},
+	{ErrMountPoint, KindInvalid},
+	{ErrMounted, KindInUse},
 	{kvstore.ErrDamaged, KindDamaged},
 	{kvstore.ErrNotFound, KindNotFound},
 	{cryptocore.ErrAuth, KindDamaged},

@@ -1,0 +1,154 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pkfs/pkfs/fs"
+	"github.com/pkfs/pkfs/internal/node"
+)
+
+// Options say how to run an agent.
+type Options struct {
+	NodePath   string
+	Password   []byte
+	MountPoint string // "" runs without a mount
+	// Ready is called once the agent serves (and the mount is up).
+	Ready func(Status)
+}
+
+// Status is what `agent status` reports.
+type Status struct {
+	PID        int       `json:"pid"`
+	NodeID     string    `json:"nodeId"`
+	NodePath   string    `json:"nodePath"`
+	MountPoint string    `json:"mountPoint"`
+	Socket     string    `json:"socket"`
+	StartedAt  time.Time `json:"startedAt"`
+	Vaults     int       `json:"vaults"`
+}
+
+// Agent is a running agent.
+type Agent struct {
+	svc    *Service
+	fsys   *fs.FS
+	srv    *server
+	status Status
+	stopMu sync.Once
+	stopCh chan struct{}
+}
+
+// Run opens the node, mounts (when asked), serves the control socket, and
+// blocks until ctx is done, `agent stop`/`umount` is called, or the mount
+// is removed from outside. It then commits what is open, unmounts, and
+// closes the node.
+func Run(ctx context.Context, o Options) error {
+	a, err := start(o)
+	if err != nil {
+		return err
+	}
+	if o.Ready != nil {
+		o.Ready(a.status)
+	}
+	unmounted := make(chan struct{})
+	if a.fsys != nil {
+		go func() { a.fsys.Wait(); close(unmounted) }()
+	}
+	select {
+	case <-ctx.Done():
+	case <-a.stopCh:
+	case <-unmounted:
+	}
+	return a.shutdown()
+}
+
+func start(o Options) (*Agent, error) {
+	var mnt string
+	if o.MountPoint != "" {
+		var err error
+		if mnt, err = checkMountPoint(o.MountPoint); err != nil {
+			return nil, err
+		}
+	}
+	n, err := node.Open(o.NodePath, o.Password)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := NewService(n)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	a := &Agent{svc: svc, stopCh: make(chan struct{})}
+	sock, err := SocketPath(o.NodePath)
+	if err != nil {
+		svc.Close()
+		return nil, err
+	}
+	ln, err := listen(sock)
+	if err != nil {
+		svc.Close()
+		return nil, fmt.Errorf("failed to create the control socket: %w", err)
+	}
+	a.srv = &server{svc: svc, ln: ln, path: sock, agentOnly: a.agentMethods()}
+	if mnt != "" {
+		a.fsys = fs.New(svc.Vaults)
+		if err := a.fsys.Mount(mnt); err != nil {
+			ln.Close()
+			svc.Close()
+			return nil, fmt.Errorf("%w: failed to mount %s: %v", ErrMountPoint, mnt, err)
+		}
+	}
+	vs, _ := svc.Vaults.List()
+	a.status = Status{PID: os.Getpid(), NodeID: n.Keyring.NodeID().String(), NodePath: o.NodePath,
+		MountPoint: mnt, Socket: sock, StartedAt: time.Now().UTC().Truncate(time.Second), Vaults: len(vs)}
+	go a.srv.serve(context.Background())
+	log.Printf("pkfs agent: serving node %s (pid %d)", a.status.NodeID, a.status.PID)
+	return a, nil
+}
+
+// Stop asks the agent to shut down.
+func (a *Agent) Stop() { a.stopMu.Do(func() { close(a.stopCh) }) }
+
+func (a *Agent) shutdown() error {
+	var errs []error
+	a.srv.ln.Close()
+	if a.fsys != nil {
+		if err := a.fsys.Unmount(); err != nil {
+			errs = append(errs, fmt.Errorf("unmount: %w", err))
+		}
+	}
+	done := make(chan struct{})
+	go func() { a.srv.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		log.Printf("pkfs agent: calls still running at shutdown")
+	}
+	if err := a.svc.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	log.Printf("pkfs agent: stopped")
+	return errors.Join(errs...)
+}
+
+func (a *Agent) agentMethods() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"agent.status": func(ctx context.Context, s *Service, c *Call) (any, error) {
+			st := a.status
+			if vs, err := s.Vaults.List(); err == nil {
+				st.Vaults = len(vs)
+			}
+			return st, nil
+		},
+		"agent.stop": func(ctx context.Context, s *Service, c *Call) (any, error) {
+			time.AfterFunc(50*time.Millisecond, a.Stop) // after the reply
+			return struct{}{}, nil
+		},
+	}
+}
