@@ -105,4 +105,10 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 	"truncate":  cmdTruncate,
 	"flipbyte":  cmdFlipByte,
 	"nosecret":  cmdNoSecret,
+	"jsonq":     cmdJSONQ,
+	"jsonis":    cmdJSONIs,
+	"jsonhas":   cmdJSONHas,
+	"jsonkeys":  cmdJSONKeys,
+	"randfile":  cmdRandFile,
+	"prefix":    cmdPrefix,
 }
