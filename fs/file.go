@@ -59,10 +59,12 @@ func (n *node) pendingCreate() bool {
 func (n *node) dropPendingCreate() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.st == nil || !n.st.created {
+	st := n.st
+	if st == nil || !st.created {
 		return false
 	}
-	n.st.created, n.st.dirty = false, false
+	n.gone = &vaultstore.Entry{Type: vaultstore.TypeFile, Exec: st.exec, Size: int64(len(st.data)), Mtime: st.mtime}
+	st.created, st.dirty, st.loaded = false, false, true
 	return true
 }
 
