@@ -41,5 +41,20 @@ case "$rc" in
 	;;
 esac
 
+# Mount the vaults at ~/vaults, in the background: the agent keeps running
+# after this script; `pkfs umount ~/vaults` stops it.
+mnt="${PKFS_MOUNT:-$HOME/vaults}"
+mkdir -p "$mnt"
+set +e
+status="$("$pkfs" agent status 2>/dev/null)"
+live=$?
+set -e
+if [ "$live" = 0 ]; then
+	echo "run: an agent already serves this node:"
+	echo "$status"
+	exit 0
+fi
+"$pkfs" mount --background "$mnt"
 echo
-echo "run: stopping after init: mounting at ~/vaults comes with the mount issue"
+echo "run: your vaults are at $mnt (mkdir $mnt/NAME makes a vault)."
+echo "run: every pkfs command now goes through the agent; stop it with: $pkfs umount $mnt"
