@@ -344,7 +344,9 @@ func (n *node) commit(ctx context.Context, sync bool) syscall.Errno {
 		b.Discard()
 		return errno("commit", err)
 	}
-	st.dirty, st.created, st.touch = false, false, nil
+	// data holds the whole content (a created file's was never loaded):
+	// later reads must come from it, not from a blob of an older commit
+	st.dirty, st.created, st.touch, st.loaded = false, false, nil, true
 	return 0
 }
 
