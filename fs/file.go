@@ -26,6 +26,7 @@ type fileState struct {
 	mtime   time.Time
 	touch   *time.Time // an mtime set while dirty, applied after the commit
 	opens   int
+	writers int // handles open for writing
 }
 
 // handle is one open file description.
@@ -105,12 +106,18 @@ func (n *node) open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 		}
 	}
 	st.opens++
+	if write {
+		st.writers++
+	}
 	h := &handle{n: n, write: write, append: flags&syscall.O_APPEND != 0}
 	if !st.loaded && !st.created {
 		// read-only: read the committed content, which stays readable
 		// through this handle even if the file is unlinked or replaced
 		if h.blob, e = n.committedBlob(); e != 0 {
 			st.opens--
+			if write {
+				st.writers--
+			}
 			if st.opens == 0 {
 				n.st = nil
 			}
@@ -248,11 +255,16 @@ func grow(b []byte, n int) []byte {
 	return nb
 }
 
-// Flush implements gofs.FileFlusher: close(2) returns after the commit is
-// written. One exception: a file just created and not yet written is not
-// committed on a flush but at its release. A shell redirection (open,
+// Flush implements gofs.FileFlusher: close(2) of a descriptor open for
+// writing returns after the commit is written. A reader's close commits
+// nothing: it would make a version of another process's half-written
+// content. One more exception: a file just created and not yet written is
+// not committed on a flush but at its release. A shell redirection (open,
 // dup2, close, write, close) would otherwise commit an empty version first.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
+	if !h.write {
+		return 0
+	}
 	n := h.n
 	n.mu.Lock()
 	deferEmpty := n.st != nil && n.st.created && !n.st.written
@@ -282,6 +294,9 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 		return 0
 	}
 	st.opens--
+	if h.write {
+		st.writers--
+	}
 	last, dirty := st.opens <= 0, st.dirty
 	n.mu.Unlock()
 	if last && dirty {

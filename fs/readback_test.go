@@ -36,3 +36,38 @@ func TestCreatedFileReadsBackAfterFsyncs(t *testing.T) {
 		}
 	}
 }
+
+// While one process writes a file in pieces, another process reads it: the
+// reader sees what is written so far, and its close commits nothing; the
+// writer's close commits once.
+func TestReaderCloseDoesNotCommit(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	p := filepath.Join(v, "log")
+	w, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	before := h.commits(t, "v")
+	var want []byte
+	for i := 0; i < 3; i++ {
+		piece := []byte("piece " + string(rune('0'+i)) + "\n")
+		if _, err := w.Write(piece); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, piece...)
+		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("reader sees %q, %v; want %q", got, err, want)
+		}
+	}
+	if n := h.commits(t, "v"); n != before {
+		t.Fatalf("readers' closes made %d commits", n-before)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.commits(t, "v"); n != before+1 {
+		t.Fatalf("the writer's close made %d commits, want 1", n-before)
+	}
+}

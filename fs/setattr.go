@@ -88,8 +88,9 @@ func (n *node) truncate(ctx context.Context, size uint64) syscall.Errno {
 		st.dirty, st.mtime = true, time.Now()
 	}
 	st.written = true
+	writing := st.writers > 0
 	n.mu.Unlock()
-	if open {
+	if writing {
 		return 0 // part of the open file's next commit
 	}
 	e := n.commit(ctx, false)
