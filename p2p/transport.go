@@ -1,0 +1,276 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pkfs/pkfs/internal/kvstore"
+	"github.com/pkfs/pkfs/keyring"
+	"github.com/quic-go/quic-go"
+)
+
+// DefaultPort is the UDP port an agent listens on unless told otherwise.
+const DefaultPort = 1314
+
+// Timeouts of connections and calls.
+const (
+	DialTimeout    = 5 * time.Second
+	CallTimeout    = 15 * time.Second
+	IdleTimeout    = 60 * time.Second
+	KeepAlive      = 15 * time.Second
+	HandshakeLimit = 5 * time.Second
+)
+
+// Config says how to run a node.
+type Config struct {
+	Host    string // listen host: "" or "::" for all, 127.0.0.1 in tests
+	Port    int    // 0 picks a free port
+	Keyring *keyring.Keyring
+	DB      *kvstore.DB
+}
+
+// Node is this node on the network.
+type Node struct {
+	id    keyring.NodeID
+	cert  tlsCert
+	udp   *net.UDPConn
+	tr    *quic.Transport
+	ln    *quic.Listener
+	Graph *Graph
+
+	handlersMu sync.RWMutex
+	handlers   map[string]Handler
+
+	mu      sync.Mutex
+	conns   map[keyring.NodeID]*peerConn
+	dialing map[keyring.NodeID]*dialCall
+
+	connectMu sync.Mutex
+	onConnect []func(keyring.NodeID)
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type peerConn struct {
+	id    keyring.NodeID
+	conn  *quic.Conn
+	since time.Time
+	out   bool // we dialled it
+}
+
+type dialCall struct {
+	done chan struct{}
+	pc   *peerConn
+	err  error
+}
+
+func quicConfig() *quic.Config {
+	return &quic.Config{
+		HandshakeIdleTimeout: HandshakeLimit,
+		MaxIdleTimeout:       IdleTimeout,
+		KeepAlivePeriod:      KeepAlive,
+		MaxIncomingStreams:   256,
+	}
+}
+
+// Listen starts a node on cfg.Host:cfg.Port (UDP).
+func Listen(cfg Config) (*Node, error) {
+	cert, err := certificate(cfg.Keyring.PrivateKey())
+	if err != nil {
+		return nil, err
+	}
+	host := cfg.Host
+	if host == "" {
+		host = "::"
+	}
+	ua, err := net.ResolveUDPAddr("udp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidAddress, err)
+	}
+	udp, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, fmt.Errorf("failed to listen on %s: %w", ua, err)
+	}
+	n := &Node{id: cfg.Keyring.NodeID(), cert: tlsCert{cert}, udp: udp, tr: &quic.Transport{Conn: udp},
+		Graph: NewGraph(cfg.DB), handlers: map[string]Handler{},
+		conns: map[keyring.NodeID]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{}}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	ln, err := n.tr.Listen(serverTLS(cert), quicConfig())
+	if err != nil {
+		udp.Close()
+		return nil, err
+	}
+	n.ln = ln
+	n.Handle("hello", n.handleHello)
+	n.wg.Add(1)
+	go n.acceptLoop()
+	return n, nil
+}
+
+// ID returns this node's ID.
+func (n *Node) ID() keyring.NodeID { return n.id }
+
+// Addr returns the address the node listens on.
+func (n *Node) Addr() *net.UDPAddr { return n.udp.LocalAddr().(*net.UDPAddr) }
+
+// OnConnect registers fn to run (in its own goroutine) whenever a connection
+// to a peer comes up, in either direction.
+func (n *Node) OnConnect(fn func(keyring.NodeID)) {
+	n.connectMu.Lock()
+	n.onConnect = append(n.onConnect, fn)
+	n.connectMu.Unlock()
+}
+
+// Close closes every connection and the listener.
+func (n *Node) Close() error {
+	n.cancel()
+	n.mu.Lock()
+	for _, pc := range n.conns {
+		pc.conn.CloseWithError(0, "node closing")
+	}
+	n.mu.Unlock()
+	n.ln.Close()
+	err := n.tr.Close()
+	n.udp.Close()
+	n.wg.Wait()
+	return err
+}
+
+func (n *Node) acceptLoop() {
+	defer n.wg.Done()
+	for {
+		c, err := n.ln.Accept(n.ctx)
+		if err != nil {
+			return
+		}
+		id, err := peerID(c.ConnectionState().TLS.PeerCertificates)
+		if err != nil {
+			c.CloseWithError(1, "bad certificate")
+			continue
+		}
+		n.register(&peerConn{id: id, conn: c, since: time.Now()})
+	}
+}
+
+// register keeps a connection to a peer and serves its streams.
+func (n *Node) register(pc *peerConn) {
+	n.mu.Lock()
+	n.conns[pc.id] = pc
+	n.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.serveConn(pc)
+		n.mu.Lock()
+		if n.conns[pc.id] == pc {
+			delete(n.conns, pc.id)
+		}
+		n.mu.Unlock()
+	}()
+	n.connectMu.Lock()
+	fns := append([]func(keyring.NodeID){}, n.onConnect...)
+	n.connectMu.Unlock()
+	for _, fn := range fns {
+		go fn(pc.id)
+	}
+}
+
+// conn returns a live connection to id, dialling (once, for concurrent
+// callers) when there is none.
+func (n *Node) conn(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
+	if id == n.id {
+		return nil, fmt.Errorf("%w: that is this node", ErrBadRequest)
+	}
+	n.mu.Lock()
+	if pc, ok := n.conns[id]; ok && pc.conn.Context().Err() == nil {
+		n.mu.Unlock()
+		return pc, nil
+	}
+	if d, ok := n.dialing[id]; ok {
+		n.mu.Unlock()
+		select {
+		case <-d.done:
+			return d.pc, d.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	d := &dialCall{done: make(chan struct{})}
+	n.dialing[id] = d
+	n.mu.Unlock()
+	d.pc, d.err = n.dial(ctx, id)
+	n.mu.Lock()
+	delete(n.dialing, id)
+	n.mu.Unlock()
+	close(d.done)
+	return d.pc, d.err
+}
+
+func (n *Node) dial(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
+	a, err := n.Graph.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	ua, err := net.ResolveUDPAddr("udp", a.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, id, err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	c, err := n.tr.Dial(dctx, ua, clientTLS(n.cert.c, id), quicConfig())
+	if err != nil {
+		if errors.Is(err, ErrPeerID) || isPeerIDError(err) {
+			return nil, fmt.Errorf("%w: %s at %s", ErrPeerID, id, a.Addr())
+		}
+		return nil, fmt.Errorf("%w: %s at %s: %v", ErrUnavailable, id, a.Addr(), err)
+	}
+	pc := &peerConn{id: id, conn: c, since: time.Now(), out: true}
+	if err := n.hello(dctx, pc); err != nil {
+		c.CloseWithError(2, "hello failed")
+		return nil, err
+	}
+	a.LastSeen = time.Now().UTC()
+	_ = n.Graph.Add(a)
+	n.register(pc)
+	return pc, nil
+}
+
+// ConnInfo describes a live connection.
+type ConnInfo struct {
+	NodeID   keyring.NodeID `json:"nodeId"`
+	Address  string         `json:"address"`
+	Since    time.Time      `json:"since"`
+	Outbound bool           `json:"outbound"`
+}
+
+// Connections lists the live connections.
+func (n *Node) Connections() []ConnInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]ConnInfo, 0, len(n.conns))
+	for _, pc := range n.conns {
+		if pc.conn.Context().Err() != nil {
+			continue
+		}
+		out = append(out, ConnInfo{NodeID: pc.id, Address: pc.conn.RemoteAddr().String(), Since: pc.since, Outbound: pc.out})
+	}
+	return out
+}
+
+// Connected reports whether a live connection to id exists.
+func (n *Node) Connected(id keyring.NodeID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	pc, ok := n.conns[id]
+	return ok && pc.conn.Context().Err() == nil
+}
+
+func logf(format string, a ...any) { log.Printf("pkfs p2p: "+format, a...) }

@@ -1,0 +1,112 @@
+package p2p
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Wire format constants.
+const (
+	WireVersion = 1
+	MaxControl  = 64 << 10 // request, response and error payloads
+	MaxData     = 1 << 20  // one data frame
+
+	kindRequest  = 1
+	kindResponse = 2
+	kindError    = 3
+	kindData     = 4
+	kindEnd      = 5
+)
+
+// frame is one message on a stream.
+type frame struct {
+	kind    byte
+	payload []byte
+}
+
+func writeFrame(w io.Writer, kind byte, payload []byte) error {
+	limit := MaxControl
+	if kind == kindData {
+		limit = MaxData
+	}
+	if len(payload) > limit {
+		return fmt.Errorf("%w: %d-byte frame", ErrTooLarge, len(payload))
+	}
+	hdr := [6]byte{WireVersion, kind}
+	binary.BigEndian.PutUint32(hdr[2:], uint32(len(payload)))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
+	return err
+}
+
+// readFrame reads one frame, refusing unknown versions and kinds and
+// oversized payloads before reading them.
+func readFrame(r io.Reader) (frame, error) {
+	var hdr [6]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return frame{}, err
+	}
+	return readPayload(r, hdr)
+}
+
+func readPayload(r io.Reader, hdr [6]byte) (frame, error) {
+	if hdr[0] != WireVersion {
+		return frame{}, fmt.Errorf("%w: wire version %d", ErrVersion, hdr[0])
+	}
+	kind := hdr[1]
+	n := binary.BigEndian.Uint32(hdr[2:])
+	limit := uint32(MaxControl)
+	switch kind {
+	case kindData:
+		limit = MaxData
+	case kindRequest, kindResponse, kindError, kindEnd:
+	default:
+		return frame{}, fmt.Errorf("%w: frame kind %d", ErrBadRequest, kind)
+	}
+	if n > limit {
+		return frame{}, fmt.Errorf("%w: %d-byte frame", ErrTooLarge, n)
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(r, p); err != nil {
+		return frame{}, fmt.Errorf("%w: truncated frame", ErrBadRequest)
+	}
+	return frame{kind: kind, payload: p}, nil
+}
+
+// request is the payload of a request frame.
+type request struct {
+	Method string          `json:"m"`
+	Body   json.RawMessage `json:"b,omitempty"`
+}
+
+// decodeRequest parses a request payload strictly.
+func decodeRequest(p []byte) (request, error) {
+	var r request
+	if err := json.Unmarshal(p, &r); err != nil {
+		return r, fmt.Errorf("%w: malformed request", ErrBadRequest)
+	}
+	if r.Method == "" || len(r.Method) > 64 {
+		return r, fmt.Errorf("%w: bad method", ErrBadRequest)
+	}
+	return r, nil
+}
+
+// decodeBody unmarshals a request or response body, rejecting unknown fields.
+func decodeBody(b json.RawMessage, v any) error {
+	if len(b) == 0 {
+		b = []byte("{}")
+	}
+	dec := json.NewDecoder(bytesReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	return nil
+}
+
+var errShortWrite = errors.New("short write")
