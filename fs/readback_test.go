@@ -71,3 +71,26 @@ func TestReaderCloseDoesNotCommit(t *testing.T) {
 		t.Fatalf("the writer's close made %d commits, want 1", n-before)
 	}
 }
+
+// fsync of a directory succeeds (programs that save with rename and then
+// fsync the directory check it), at the root, in a vault and in history.
+func TestFsyncDir(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	if err := os.WriteFile(filepath.Join(v, "f"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(v, "d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{h.mnt, v, filepath.Join(v, "d"), filepath.Join(h.mnt, ".history", "v", "HEAD")} {
+		f, err := os.Open(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			t.Errorf("fsync %s: %v", d, err)
+		}
+		f.Close()
+	}
+}
