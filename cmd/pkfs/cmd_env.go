@@ -3,14 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"regexp"
-	"sort"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pkfs/pkfs/internal/agent"
 	"github.com/urfave/cli/v2"
@@ -156,9 +158,16 @@ func printEnv(w io.Writer, format string, vars []envVar) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(m)
 	case "dotenv":
+		var b strings.Builder // all or nothing: a value it cannot hold prints nothing
 		for _, v := range vars {
-			fmt.Fprintf(w, "%s=%s\n", v.name, dotenvQuote(v.value))
+			q, err := dotenvQuote(v.value)
+			if err != nil {
+				return kindErrorf(agent.KindInvalid, "cannot write %s in dotenv format: %v (use --env-format unix or json)", v.name, err)
+			}
+			fmt.Fprintf(&b, "%s=%s\n", v.name, q)
 		}
+		_, err := io.WriteString(w, b.String())
+		return err
 	default:
 		for _, v := range vars {
 			fmt.Fprintf(w, "export %s=%s\n", v.name, shellQuote(v.value))
@@ -173,18 +182,30 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// dotenvQuote quotes s for dotenv parsers (godotenv is the reference):
+// dotenvQuote quotes s for dotenv parsers (godotenv v1.5 is the reference):
 // double quotes with backslash escapes for \, ", $, newline and carriage
-// return. godotenv cannot end a double-quoted value with an escaped " or \,
-// so such a value is single-quoted (literal) when it has no ' in it.
-func dotenvQuote(s string) string {
-	if strings.HasSuffix(s, `"`) && !strings.Contains(s, "'") {
-		return "'" + s + "'"
+// return. godotenv ends a quoted value at the first quote not preceded by a
+// backslash and then trims every quote character from both ends, so a value
+// ending in " or \ cannot be double-quoted; it is single-quoted (literal)
+// when it has no ' and does not end in \, else written bare when nothing in
+// it is special unquoted. Any other value has no dotenv form: an error.
+func dotenvQuote(s string) (string, error) {
+	switch {
+	case !strings.HasSuffix(s, `"`) && !strings.HasSuffix(s, `\`):
+		return dotenvDoubleQuote(s), nil
+	case !strings.Contains(s, "'") && !strings.HasSuffix(s, `\`) && !strings.Contains(s, "\r\n"):
+		return "'" + s + "'", nil
+	case dotenvBareOK(s):
+		return s, nil
 	}
+	return "", errors.New(`the value ends in " or \ and cannot be quoted for dotenv`)
+}
+
+func dotenvDoubleQuote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
+	for i := 0; i < len(s); i++ { // bytes, not runes: invalid UTF-8 stays as it is
+		switch c := s[i]; c {
 		case '\\':
 			b.WriteString(`\\`)
 		case '"':
@@ -196,11 +217,19 @@ func dotenvQuote(s string) string {
 		case '\r':
 			b.WriteString(`\r`)
 		default:
-			b.WriteRune(r)
+			b.WriteByte(c)
 		}
 	}
 	b.WriteByte('"')
 	return b.String()
 }
 
-var _ = sort.Strings
+// dotenvBareOK reports whether s reads back unchanged unquoted: valid UTF-8
+// (godotenv reads a bare value as runes), no quote first, no line break, no
+// $ (variables expand), no # (comments), no space at either end (trimmed).
+func dotenvBareOK(s string) bool {
+	if s == "" || s[0] == '"' || s[0] == '\'' || strings.ContainsAny(s, "\n\r$#") || !utf8.ValidString(s) {
+		return false
+	}
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == 0x85 || r == 0xa0 }) == s
+}
