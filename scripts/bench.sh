@@ -50,3 +50,5 @@ END {
 		for (i = 1; i <= n; i++) print ratios[i]
 	}
 }' "$out"
+
+scripts/bench_mount.sh # issue 4: the mount vs a plain directory vs gocryptfs

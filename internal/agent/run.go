@@ -48,6 +48,7 @@ type Agent struct {
 // is removed from outside. It then commits what is open, unmounts, and
 // closes the node.
 func Run(ctx context.Context, o Options) error {
+	defer startCPUProfile()()
 	a, err := start(o)
 	if err != nil {
 		return err

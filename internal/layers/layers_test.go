@@ -30,6 +30,7 @@ var ranks = map[string]int{
 	"cmd/pkfs":            5,
 	"integration":         6,
 	"internal/layers":     6,
+	"internal/benchmount": 6, // a benchmark program: imports nothing of the module
 }
 
 // cipherOwner is the only package that may import cipher implementations.
