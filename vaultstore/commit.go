@@ -196,7 +196,7 @@ func (tx *Tx) serialize(d *txDir, isRoot bool, bt *kvstore.Batch) (plumbing.Hash
 			e.hash, changed = h, true
 		}
 	}
-	if !changed {
+	if !changed && d.base != emptyTreeHash {
 		return d.base, nil
 	}
 	es := make([]treeEntry, 0, len(d.entries)+1)

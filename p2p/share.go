@@ -1,0 +1,318 @@
+package p2p
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/pkfs/pkfs/gestalt"
+	"github.com/pkfs/pkfs/keyring"
+	"github.com/pkfs/pkfs/vaultstore"
+)
+
+// VaultShareData is the body of a vaultShare notification.
+type VaultShareData struct {
+	VaultID   string           `json:"vaultId"`
+	VaultName string           `json:"vaultName"`
+	Actions   []gestalt.Action `json:"actions"`
+}
+
+// ScanItem is a vault another node shares with us.
+type ScanItem struct {
+	VaultID   string           `json:"vaultId"`
+	VaultName string           `json:"vaultName"`
+	Actions   []gestalt.Action `json:"actions"`
+}
+
+// VaultInfo is what vaults.info answers.
+type VaultInfo struct {
+	VaultID   string        `json:"vaultId"`
+	VaultName string        `json:"vaultName"`
+	Head      plumbing.Hash `json:"head"`
+}
+
+type fetchRequest struct {
+	VaultID string        `json:"vaultId"`
+	Have    plumbing.Hash `json:"have"`
+}
+
+type fetchResponse struct {
+	Head    plumbing.Hash `json:"head"`
+	Objects int           `json:"objects"`
+	Commits int           `json:"commits"`
+}
+
+type changedRequest struct {
+	VaultID string        `json:"vaultId"`
+	Head    plumbing.Hash `json:"head"`
+}
+
+// Share lets a node clone and pull a vault, lets it scan us, and sends it a
+// signed vaultShare notification (queued when offline).
+func (s *System) Share(ctx context.Context, vault string, to keyring.NodeID) (delivered bool, err error) {
+	v, err := s.Vaults.Vault(vault)
+	if err != nil {
+		return false, err
+	}
+	if to == s.Keyring.NodeID() {
+		return false, fmt.Errorf("%w: that is this node", ErrBadRequest)
+	}
+	acts := []gestalt.Action{gestalt.Clone, gestalt.Pull}
+	if err := s.ACL.SetVault(v.ID().String(), to, acts); err != nil {
+		return false, err
+	}
+	if err := s.ACL.Allow(to, gestalt.Scan); err != nil {
+		return false, err
+	}
+	n, err := s.NewNotification(to, TypeVaultShare, VaultShareData{VaultID: v.ID().String(), VaultName: v.Name(), Actions: acts})
+	if err != nil {
+		return false, err
+	}
+	return s.Send(ctx, n)
+}
+
+// Unshare revokes a node's clone and pull permissions on a vault.
+func (s *System) Unshare(vault string, from keyring.NodeID) error {
+	v, err := s.Vaults.Vault(vault)
+	if err != nil {
+		return err
+	}
+	return s.ACL.SetVault(v.ID().String(), from, nil)
+}
+
+// visibleVault resolves a vault (by ID, or by name) that the caller may
+// clone or pull; anything else is "not shared", whether it exists or not.
+func (s *System) visibleVault(ref string, caller keyring.NodeID) (*vaultstore.Vault, error) {
+	v, err := s.Vaults.Vault(ref)
+	notShared := fmt.Errorf("%w: no vault %q is shared with you", ErrPermission, ref)
+	if err != nil {
+		if errors.Is(err, vaultstore.ErrVaultNotFound) {
+			return nil, notShared
+		}
+		return nil, err
+	}
+	id := v.ID().String()
+	if !s.ACL.VaultAllowed(id, caller, gestalt.Clone) && !s.ACL.VaultAllowed(id, caller, gestalt.Pull) {
+		return nil, notShared
+	}
+	return v, nil
+}
+
+func (s *System) registerVaultMethods() {
+	s.Node.Handle("vaults.scan", s.handleScan)
+	s.Node.Handle("vaults.info", func(ctx context.Context, from Peer, body json.RawMessage, _ io.Writer) (any, error) {
+		var req struct {
+			Vault string `json:"vault"`
+		}
+		if err := decodeBody(body, &req); err != nil {
+			return nil, err
+		}
+		v, err := s.visibleVault(req.Vault, from.ID)
+		if err != nil {
+			return nil, err
+		}
+		return VaultInfo{VaultID: v.ID().String(), VaultName: v.Name(), Head: v.Head()}, nil
+	})
+	s.Node.Handle("vaults.fetch", s.handleFetch)
+	s.Node.Handle("vaults.changed", func(ctx context.Context, from Peer, body json.RawMessage, _ io.Writer) (any, error) {
+		var req changedRequest
+		if err := decodeBody(body, &req); err != nil {
+			return nil, err
+		}
+		id, err := vaultstore.ParseVaultID(req.VaultID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: vault ID", ErrBadRequest)
+		}
+		v, err := s.Vaults.VaultByID(id)
+		if err != nil || v.Info().Origin != from.ID.String() {
+			return struct{}{}, nil // not a replica we follow from this node: ignore
+		}
+		s.repl.schedule(id)
+		return struct{}{}, nil
+	})
+}
+
+func (s *System) handleScan(ctx context.Context, from Peer, body json.RawMessage, _ io.Writer) (any, error) {
+	if err := decodeBody(body, &struct{}{}); err != nil {
+		return nil, err
+	}
+	if !s.ACL.Allowed(from.ID, gestalt.Scan) {
+		return nil, fmt.Errorf("%w: you may not scan this node", ErrPermission)
+	}
+	vs, err := s.ACL.VaultsOf(from.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := []ScanItem{}
+	for id, acts := range vs {
+		vid, err := vaultstore.ParseVaultID(id)
+		if err != nil {
+			continue
+		}
+		v, err := s.Vaults.VaultByID(vid)
+		if err != nil {
+			continue
+		}
+		out = append(out, ScanItem{VaultID: id, VaultName: v.Name(), Actions: acts})
+	}
+	slices.SortFunc(out, func(a, b ScanItem) int { return compareStrings(a.VaultName, b.VaultName) })
+	return out, nil
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *System) handleFetch(ctx context.Context, from Peer, body json.RawMessage, out io.Writer) (any, error) {
+	var req fetchRequest
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	v, err := s.visibleVault(req.VaultID, from.ID)
+	if err != nil {
+		return nil, err
+	}
+	act := gestalt.Pull
+	if req.Have.IsZero() {
+		act = gestalt.Clone
+	}
+	if !s.ACL.VaultAllowed(v.ID().String(), from.ID, act) {
+		return nil, fmt.Errorf("%w: you may not %s this vault", ErrPermission, act)
+	}
+	head := v.Head()
+	commits := v.CountSince(req.Have)
+	if commits < 0 {
+		return nil, fmt.Errorf("%w: your head %s is not in this vault's history", ErrConflict, req.Have)
+	}
+	hashes, err := v.MissingObjects(req.Have)
+	if err != nil {
+		return nil, err
+	}
+	if err := encodePack(out, v, hashes); err != nil {
+		return nil, err
+	}
+	return fetchResponse{Head: head, Objects: len(hashes), Commits: commits}, nil
+}
+
+// Scan asks a node which vaults it shares with us.
+func (s *System) Scan(ctx context.Context, node keyring.NodeID) ([]ScanItem, error) {
+	if !s.Online() {
+		return nil, ErrOffline
+	}
+	var out []ScanItem
+	err := s.Node.Call(ctx, node, "vaults.scan", struct{}{}, &out, nil)
+	return out, err
+}
+
+// ErrOffline is returned by operations that need the network when no agent runs.
+var ErrOffline = errors.New("this needs a running agent (pkfs agent start, or pkfs mount)")
+
+// FetchStats describes one fetch.
+type FetchStats struct {
+	Head    plumbing.Hash `json:"head"`
+	Objects int           `json:"objects"`
+	Commits int           `json:"commits"`
+	Bytes   int64         `json:"bytes"`
+}
+
+// fetch pulls a vault's missing objects from a node and fast-forwards.
+func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.NodeID, progress io.Writer) (FetchStats, error) {
+	var st FetchStats
+	if !s.Online() {
+		return st, ErrOffline
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	sink := newPackSink(v)
+	var data io.Writer = sink
+	if progress != nil {
+		data = io.MultiWriter(sink, progress)
+	}
+	var resp fetchResponse
+	err := s.Node.Call(ctx, from, "vaults.fetch", fetchRequest{VaultID: v.ID().String(), Have: v.Head()}, &resp, data)
+	if err = sink.finish(err); err != nil {
+		return st, err
+	}
+	st = FetchStats{Head: resp.Head, Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
+	if resp.Head.IsZero() {
+		return st, nil
+	}
+	if err := v.FastForward(resp.Head, false); err != nil {
+		if errors.Is(err, vaultstore.ErrNotDescendant) {
+			return st, fmt.Errorf("%w: %v (merging diverged replicas comes later)", ErrConflict, err)
+		}
+		return st, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	return st, nil
+}
+
+// Clone makes a local replica of a vault another node shares with us.
+func (s *System) Clone(ctx context.Context, from keyring.NodeID, ref string, progress io.Writer) (*vaultstore.Vault, FetchStats, error) {
+	if !s.Online() {
+		return nil, FetchStats{}, ErrOffline
+	}
+	var info VaultInfo
+	if err := s.Node.Call(ctx, from, "vaults.info", map[string]string{"vault": ref}, &info, nil); err != nil {
+		return nil, FetchStats{}, err
+	}
+	id, err := vaultstore.ParseVaultID(info.VaultID)
+	if err != nil {
+		return nil, FetchStats{}, fmt.Errorf("%w: vault ID from the peer", ErrBadRequest)
+	}
+	if old, err := s.Vaults.VaultByID(id); err == nil {
+		return nil, FetchStats{}, fmt.Errorf("%w: already cloned as %q", vaultstore.ErrVaultExists, old.Name())
+	}
+	if vaultstore.ValidateName(info.VaultName) != nil {
+		info.VaultName = "vault"
+	}
+	name, err := s.Vaults.UniqueName(info.VaultName)
+	if err != nil {
+		return nil, FetchStats{}, err
+	}
+	v, err := s.Vaults.CreateReplica(id, name, from)
+	if err != nil {
+		return nil, FetchStats{}, err
+	}
+	st, err := s.fetch(ctx, v, from, progress)
+	if err != nil {
+		_ = s.Vaults.Delete(name)
+		return nil, st, err
+	}
+	return v, st, nil
+}
+
+// Pull fetches what a replica lacks from a node (its origin by default).
+func (s *System) Pull(ctx context.Context, vault string, from *keyring.NodeID) (FetchStats, error) {
+	v, err := s.Vaults.Vault(vault)
+	if err != nil {
+		return FetchStats{}, err
+	}
+	src := v.Info().Origin
+	var id keyring.NodeID
+	if from != nil {
+		id = *from
+	} else if src == "" {
+		return FetchStats{}, fmt.Errorf("%w: %s is not a replica; name the node to pull from", ErrBadRequest, v.Name())
+	} else if id, err = keyring.ParseNodeID(src); err != nil {
+		return FetchStats{}, err
+	}
+	if !v.ReadOnly() {
+		return FetchStats{}, fmt.Errorf("%w: %s is our own vault: writable replicas come later", ErrConflict, v.Name())
+	}
+	st, err := s.fetch(ctx, v, id, nil)
+	if err == nil && s.repl != nil {
+		s.repl.setBehind(v.ID(), 0)
+	}
+	return st, err
+}

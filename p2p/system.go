@@ -1,0 +1,112 @@
+package p2p
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/pkfs/pkfs/gestalt"
+	"github.com/pkfs/pkfs/internal/kvstore"
+	"github.com/pkfs/pkfs/keyring"
+	"github.com/pkfs/pkfs/vaultstore"
+)
+
+// System is everything p2p on one node: the state kept in the store (node
+// graph, permissions, notifications) and, while an agent runs, the network
+// node and the replication loops. Without a network node the state can
+// still be read and changed (commands without an agent).
+type System struct {
+	Keyring *keyring.Keyring
+	DB      *kvstore.DB
+	Vaults  *vaultstore.Store
+	ACL     *gestalt.ACL
+	Graph   *Graph
+
+	inbox  *kvstore.Bucket
+	outbox *kvstore.Bucket
+
+	Node *Node // nil while offline
+
+	repl   *replicator
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewSystem returns the p2p state of a node, offline.
+func NewSystem(kr *keyring.Keyring, db *kvstore.DB, vs *vaultstore.Store) *System {
+	return &System{Keyring: kr, DB: db, Vaults: vs, ACL: gestalt.NewACL(db), Graph: NewGraph(db),
+		inbox: db.Bucket("notifications/inbox"), outbox: db.Bucket("notifications/outbox")}
+}
+
+// StartOptions say how to go online.
+type StartOptions struct {
+	Host  string
+	Port  int
+	Seeds []NodeAddress
+	// FollowInterval is how often replicas compare heads with their origin.
+	FollowInterval time.Duration
+}
+
+// Start brings the node online: it listens, serves the methods, contacts the
+// seed nodes, and runs the outbox and the replication loops.
+func (s *System) Start(o StartOptions) error {
+	n, err := Listen(Config{Host: o.Host, Port: o.Port, Keyring: s.Keyring, DB: s.DB})
+	if err != nil {
+		return err
+	}
+	n.Graph = s.Graph
+	s.Node = n
+	n.RegisterNodeMethods()
+	s.registerNotifications()
+	s.registerVaultMethods()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if o.FollowInterval <= 0 {
+		o.FollowInterval = 10 * time.Second
+	}
+	s.repl = newReplicator(s, o.FollowInterval)
+	n.OnConnect(s.repl.onConnect)
+	s.repl.subscribe()
+	for _, seed := range o.Seeds {
+		_ = s.Graph.Add(seed)
+	}
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.contactSeeds(ctx, o.Seeds) }()
+	go func() { defer s.wg.Done(); s.outboxLoop(ctx) }()
+	go func() { defer s.wg.Done(); s.repl.loop(ctx) }()
+	return nil
+}
+
+func (s *System) contactSeeds(ctx context.Context, seeds []NodeAddress) {
+	for _, a := range seeds {
+		if ctx.Err() != nil {
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, DialTimeout)
+		if _, err := s.Node.Ping(cctx, a.NodeID); err != nil {
+			logf("seed node %s unreachable", a.NodeID)
+		}
+		cancel()
+	}
+	if len(seeds) > 0 {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, _ = s.Node.Find(cctx, s.Keyring.NodeID()) // fill the graph with our neighbourhood
+		cancel()
+	}
+}
+
+// Online reports whether the network node runs.
+func (s *System) Online() bool { return s.Node != nil }
+
+// Stop goes offline.
+func (s *System) Stop() {
+	if s.Node == nil {
+		return
+	}
+	s.cancel()
+	if s.repl != nil {
+		s.repl.stop()
+	}
+	s.Node.Close()
+	s.wg.Wait()
+}
