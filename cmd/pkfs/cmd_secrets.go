@@ -197,6 +197,9 @@ func runSecretsRename(c *cli.Context, p printer) error {
 		return err
 	}
 	newPath := c.Args().Get(1)
+	if err := checkUTF8(newPath); err != nil {
+		return err
+	}
 	if v, rest, ok := strings.Cut(newPath, ":"); ok && v == sp.Vault {
 		newPath = rest // VAULT:NEWPATH is accepted for the same vault
 	} else if !strings.Contains(newPath, "/") {

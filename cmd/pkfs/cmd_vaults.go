@@ -13,6 +13,14 @@ func newVaultsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "vaults",
 		Usage: "create, list, rename, delete vaults; their history",
+		Before: func(c *cli.Context) error {
+			for _, a := range c.Args().Slice() {
+				if err := checkUTF8(a); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 		Subcommands: []*cli.Command{
 			{Name: "create", Aliases: []string{"touch"}, Usage: "create a vault", ArgsUsage: "NAME",
 				Action: withArgs(1, runVaultsCreate)},
