@@ -2,6 +2,8 @@ package p2p
 
 import (
 	"context"
+
+	"github.com/go-git/go-git/v5/plumbing"
 	"sync"
 	"time"
 
@@ -40,7 +42,7 @@ func (r *replicator) subscribe() {
 	})
 }
 
-func (r *replicator) announce(vault vaultstore.VaultID, head interface{ String() string }) {
+func (r *replicator) announce(vault vaultstore.VaultID, head plumbing.Hash) {
 	perms, err := r.s.ACL.VaultPermissions(vault.String())
 	if err != nil {
 		return
@@ -52,8 +54,10 @@ func (r *replicator) announce(vault vaultstore.VaultID, head interface{ String()
 		go func(id keyring.NodeID) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			req := map[string]string{"vaultId": vault.String(), "head": head.String()}
-			_ = r.s.Node.Call(ctx, id, "vaults.changed", req, nil, nil)
+			req := changedRequest{VaultID: vault.String(), Head: Hash(head)}
+			if err := r.s.Node.Call(ctx, id, "vaults.changed", req, nil, nil); err != nil {
+				logf("vault %s: telling %s about commit %s: %v", vault, id, head, err)
+			}
 		}(id)
 	}
 }

@@ -31,25 +31,25 @@ type ScanItem struct {
 
 // VaultInfo is what vaults.info answers.
 type VaultInfo struct {
-	VaultID   string        `json:"vaultId"`
-	VaultName string        `json:"vaultName"`
-	Head      plumbing.Hash `json:"head"`
+	VaultID   string `json:"vaultId"`
+	VaultName string `json:"vaultName"`
+	Head      Hash   `json:"head"`
 }
 
 type fetchRequest struct {
-	VaultID string        `json:"vaultId"`
-	Have    plumbing.Hash `json:"have"`
+	VaultID string `json:"vaultId"`
+	Have    Hash   `json:"have"`
 }
 
 type fetchResponse struct {
-	Head    plumbing.Hash `json:"head"`
-	Objects int           `json:"objects"`
-	Commits int           `json:"commits"`
+	Head    Hash `json:"head"`
+	Objects int  `json:"objects"`
+	Commits int  `json:"commits"`
 }
 
 type changedRequest struct {
-	VaultID string        `json:"vaultId"`
-	Head    plumbing.Hash `json:"head"`
+	VaultID string `json:"vaultId"`
+	Head    Hash   `json:"head"`
 }
 
 // Share lets a node clone and pull a vault, lets it scan us, and sends it a
@@ -116,7 +116,7 @@ func (s *System) registerVaultMethods() {
 		if err != nil {
 			return nil, err
 		}
-		return VaultInfo{VaultID: v.ID().String(), VaultName: v.Name(), Head: v.Head()}, nil
+		return VaultInfo{VaultID: v.ID().String(), VaultName: v.Name(), Head: Hash(v.Head())}, nil
 	})
 	s.Node.Handle("vaults.fetch", s.handleFetch)
 	s.Node.Handle("vaults.changed", func(ctx context.Context, from Peer, body json.RawMessage, _ io.Writer) (any, error) {
@@ -183,26 +183,27 @@ func (s *System) handleFetch(ctx context.Context, from Peer, body json.RawMessag
 	if err != nil {
 		return nil, err
 	}
+	have := req.Have.Git()
 	act := gestalt.Pull
-	if req.Have.IsZero() {
+	if have.IsZero() {
 		act = gestalt.Clone
 	}
 	if !s.ACL.VaultAllowed(v.ID().String(), from.ID, act) {
 		return nil, fmt.Errorf("%w: you may not %s this vault", ErrPermission, act)
 	}
 	head := v.Head()
-	commits := v.CountSince(req.Have)
+	commits := v.CountSince(have)
 	if commits < 0 {
-		return nil, fmt.Errorf("%w: your head %s is not in this vault's history", ErrConflict, req.Have)
+		return nil, fmt.Errorf("%w: your head %s is not in this vault's history", ErrConflict, have)
 	}
-	hashes, err := v.MissingObjects(req.Have)
+	hashes, err := v.MissingObjects(have)
 	if err != nil {
 		return nil, err
 	}
 	if err := encodePack(out, v, hashes); err != nil {
 		return nil, err
 	}
-	return fetchResponse{Head: head, Objects: len(hashes), Commits: commits}, nil
+	return fetchResponse{Head: Hash(head), Objects: len(hashes), Commits: commits}, nil
 }
 
 // Scan asks a node which vaults it shares with us.
@@ -240,15 +241,15 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 		data = io.MultiWriter(sink, progress)
 	}
 	var resp fetchResponse
-	err := s.Node.Call(ctx, from, "vaults.fetch", fetchRequest{VaultID: v.ID().String(), Have: v.Head()}, &resp, data)
+	err := s.Node.Call(ctx, from, "vaults.fetch", fetchRequest{VaultID: v.ID().String(), Have: Hash(v.Head())}, &resp, data)
 	if err = sink.finish(err); err != nil {
 		return st, err
 	}
-	st = FetchStats{Head: resp.Head, Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
-	if resp.Head.IsZero() {
+	st = FetchStats{Head: resp.Head.Git(), Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
+	if st.Head.IsZero() {
 		return st, nil
 	}
-	if err := v.FastForward(resp.Head, false); err != nil {
+	if err := v.FastForward(st.Head, false); err != nil {
 		if errors.Is(err, vaultstore.ErrNotDescendant) {
 			return st, fmt.Errorf("%w: %v (merging diverged replicas comes later)", ErrConflict, err)
 		}

@@ -27,9 +27,10 @@ type System struct {
 
 	Node *Node // nil while offline
 
-	repl   *replicator
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	repl     *replicator
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
 // NewSystem returns the p2p state of a node, offline.
@@ -103,10 +104,12 @@ func (s *System) Stop() {
 	if s.Node == nil {
 		return
 	}
-	s.cancel()
-	if s.repl != nil {
-		s.repl.stop()
-	}
-	s.Node.Close()
-	s.wg.Wait()
+	s.stopOnce.Do(func() {
+		s.cancel()
+		if s.repl != nil {
+			s.repl.stop()
+		}
+		s.Node.Close()
+		s.wg.Wait()
+	})
 }

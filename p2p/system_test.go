@@ -18,7 +18,10 @@ type sysNode struct {
 	dir string
 }
 
-func newSys(t testing.TB) *sysNode {
+func newSys(t testing.TB) *sysNode { return newSysEvery(t, 200*time.Millisecond) }
+
+// newSysEvery starts a node whose replicas poll their origin every interval.
+func newSysEvery(t testing.TB, interval time.Duration) *sysNode {
 	t.Helper()
 	kr, _, err := keyring.Create(t.TempDir(), []byte("pw"), keyring.Params{Ops: 1, MemKiB: keyring.MinMemKiB, Parallelism: 1}, "")
 	if err != nil {
@@ -31,7 +34,7 @@ func newSys(t testing.TB) *sysNode {
 	}
 	vs, _ := vaultstore.Open(db, kr.NodeID())
 	s := NewSystem(kr, db, vs)
-	if err := s.Start(StartOptions{Host: "127.0.0.1", FollowInterval: 200 * time.Millisecond}); err != nil {
+	if err := s.Start(StartOptions{Host: "127.0.0.1", FollowInterval: interval}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Stop(); vs.Close(); db.Close(); kr.Close() })
@@ -74,7 +77,8 @@ func waitFor(t testing.TB, what string, fn func() bool) {
 }
 
 func TestShareCloneFollow(t *testing.T) {
-	a, b, c := newSys(t), newSys(t), newSys(t)
+	// b polls only every minute: the commit must reach it by the push
+	a, b, c := newSys(t), newSysEvery(t, time.Minute), newSys(t)
 	a.meet(t, b)
 	a.meet(t, c)
 	b.ACL.Allow(a.Keyring.NodeID(), gestalt.Notify) // b trusts a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/go-git/go-git/v5/plumbing"
 	"io"
 )
 
@@ -110,3 +111,30 @@ func decodeBody(b json.RawMessage, v any) error {
 }
 
 var errShortWrite = errors.New("short write")
+
+// Hash is a git object hash on the wire: 40 hex digits, or "" for none.
+type Hash plumbing.Hash
+
+// MarshalText implements encoding.TextMarshaler.
+func (h Hash) MarshalText() ([]byte, error) {
+	if plumbing.Hash(h).IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(plumbing.Hash(h).String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler, strictly.
+func (h *Hash) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*h = Hash{}
+		return nil
+	}
+	if len(b) != 40 || !plumbing.IsHash(string(b)) {
+		return fmt.Errorf("%w: object hash", ErrBadRequest)
+	}
+	*h = Hash(plumbing.NewHash(string(b)))
+	return nil
+}
+
+// Git returns the go-git hash.
+func (h Hash) Git() plumbing.Hash { return plumbing.Hash(h) }

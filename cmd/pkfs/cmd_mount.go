@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/pkfs/pkfs/internal/agent"
+	"github.com/pkfs/pkfs/p2p"
 	"github.com/urfave/cli/v2"
 )
 
@@ -21,17 +23,29 @@ import (
 // password on fd 4 and waits for "ready" or "error" on fd 3.
 const envAgentChild = "PKFS_AGENT_CHILD"
 
+// agentFlags are the flags of the commands that run an agent.
+func agentFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "background", Aliases: []string{"b"}, Usage: "detach; return once the agent is ready"},
+		&cli.StringFlag{Name: "agent-host", EnvVars: []string{"PK_AGENT_HOST"}, Value: "::",
+			Usage: "listen for other nodes on this address (:: is every address, IPv6 and IPv4)"},
+		&cli.IntFlag{Name: "agent-port", EnvVars: []string{"PK_AGENT_PORT"}, Value: p2p.DefaultPort,
+			Usage: "UDP port for other nodes (0 picks a free one)"},
+		&cli.StringFlag{Name: "seed-nodes", EnvVars: []string{"PK_SEED_NODES"},
+			Usage: "nodes to contact at start: `NODEID@HOST:PORT;...`"},
+	}
+}
+
 func newMountCommands() []*cli.Command {
-	bg := &cli.BoolFlag{Name: "background", Aliases: []string{"b"}, Usage: "detach; return once the agent is ready"}
 	return []*cli.Command{
 		{Name: "mount", Usage: "run the agent and show the vaults as directories at DIR (foreground unless --background)",
-			ArgsUsage: "DIR", Flags: []cli.Flag{bg}, Action: withArgs(1, runMount)},
+			ArgsUsage: "DIR", Flags: agentFlags(), Action: withArgs(1, runMount)},
 		{Name: "umount", Aliases: []string{"unmount"}, Usage: "commit what is open, unmount DIR and stop its agent",
 			ArgsUsage: "DIR", Action: withArgs(1, runUmount)},
 		{Name: "agent", Usage: "the agent: start (without a mount), stop, status",
 			Subcommands: []*cli.Command{
 				{Name: "start", Usage: "run the agent without a mount (foreground unless --background)",
-					ArgsUsage: " ", Flags: []cli.Flag{bg}, Action: withArgs(0, runAgentStart)},
+					ArgsUsage: " ", Flags: agentFlags(), Action: withArgs(0, runAgentStart)},
 				{Name: "stop", Usage: "stop the agent of the node path (unmounting its mount)",
 					ArgsUsage: " ", Action: withArgs(0, runAgentStop)},
 				{Name: "status", Usage: "say whether an agent serves the node path, and how",
@@ -63,8 +77,12 @@ func runAgent(c *cli.Context, p printer, mnt string) error {
 			return kindErrorf(agent.KindInUse, "an agent already serves this node (pid %d, mount %q)", st.PID, st.MountPoint)
 		}
 	}
+	opts, err := agentOptions(c, np, mnt)
+	if err != nil {
+		return err
+	}
 	if os.Getenv(envAgentChild) == "1" {
-		return runAgentChild(c, np, mnt)
+		return runAgentChild(c, opts)
 	}
 	pw, err := password(c, false)
 	if err != nil {
@@ -72,14 +90,29 @@ func runAgent(c *cli.Context, p printer, mnt string) error {
 	}
 	defer clear(pw)
 	if c.Bool("background") {
-		st, err := startBackground(c, np, mnt, pw)
+		st, err := startBackground(c, opts, pw)
 		if err != nil {
 			return err
 		}
 		return printStarted(p, st)
 	}
-	return agent.Run(c.Context, agent.Options{NodePath: np, Password: pw, MountPoint: mnt,
-		Ready: func(st agent.Status) { printStarted(p, st) }})
+	opts.Password = pw
+	opts.Ready = func(st agent.Status) { printStarted(p, st) }
+	return agent.Run(c.Context, opts)
+}
+
+// agentOptions reads the network flags.
+func agentOptions(c *cli.Context, np, mnt string) (agent.Options, error) {
+	o := agent.Options{NodePath: np, MountPoint: mnt, AgentHost: c.String("agent-host"), AgentPort: c.Int("agent-port")}
+	if o.AgentPort < 0 || o.AgentPort > 65535 {
+		return o, kindErrorf(agent.KindInvalid, "--agent-port %d: want 0..65535", o.AgentPort)
+	}
+	seeds, err := p2p.ParseSeeds(c.String("seed-nodes"))
+	if err != nil {
+		return o, err
+	}
+	o.Seeds = seeds
+	return o, nil
 }
 
 func printStarted(p printer, st agent.Status) error {
@@ -94,7 +127,8 @@ func printStarted(p printer, st agent.Status) error {
 
 // startBackground re-runs pkfs detached, hands it the password on a pipe,
 // and waits for its ready line.
-func startBackground(c *cli.Context, np, mnt string, pw []byte) (agent.Status, error) {
+func startBackground(c *cli.Context, o agent.Options, pw []byte) (agent.Status, error) {
+	np, mnt := o.NodePath, o.MountPoint
 	var st agent.Status
 	exe, err := os.Executable()
 	if err != nil {
@@ -119,10 +153,12 @@ func startBackground(c *cli.Context, np, mnt string, pw []byte) (agent.Status, e
 		return st, err
 	}
 	defer logf.Close()
-	args := []string{"agent", "start", "--node-path", np}
+	args := []string{"agent", "start"}
 	if mnt != "" {
-		args = []string{"mount", mnt, "--node-path", np}
+		args = []string{"mount", mnt}
 	}
+	args = append(args, "--node-path", np, "--agent-host", o.AgentHost, "--agent-port", strconv.Itoa(o.AgentPort),
+		"--seed-nodes", c.String("seed-nodes"))
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(withoutSecrets(os.Environ()), envAgentChild+"=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -190,7 +226,7 @@ func withoutSecrets(env []string) []string {
 }
 
 // runAgentChild is the background agent: password on fd 4, ready on fd 3.
-func runAgentChild(c *cli.Context, np, mnt string) error {
+func runAgentChild(c *cli.Context, o agent.Options) error {
 	ready := os.NewFile(3, "ready")
 	pwf := os.NewFile(4, "password")
 	pw, err := io.ReadAll(io.LimitReader(pwf, maxSecretFile))
@@ -206,7 +242,8 @@ func runAgentChild(c *cli.Context, np, mnt string) error {
 		fmt.Fprintf(ready, "ready %s\n", b)
 		ready.Close()
 	}
-	err = agent.Run(c.Context, agent.Options{NodePath: np, Password: pw, MountPoint: mnt, Ready: signalReady})
+	o.Password, o.Ready = pw, signalReady
+	err = agent.Run(c.Context, o)
 	if err != nil {
 		fmt.Fprintf(ready, "error %s %s\n", agent.KindOf(err), strings.ReplaceAll(err.Error(), "\n", " "))
 		ready.Close()
@@ -229,19 +266,39 @@ func runAgentStop(c *cli.Context, p printer) error {
 	return p.Print(map[string]string{"status": "STOPPED"}, func(w io.Writer) { fmt.Fprintln(w, "pkfs: agent stopped") })
 }
 
-// stopAgent asks an agent to stop and waits until its socket is gone.
+// stopAgent asks an agent to stop and waits until it has exited: its
+// socket goes away first, its mount only after open files are committed,
+// so a script can remove the mount point as soon as this returns.
 func stopAgent(c *cli.Context, sc *agent.SocketClient) error {
+	var st agent.Status
+	if err := sc.Do(c.Context, "agent.status", nil, nil, nil, &st); err != nil {
+		return err
+	}
 	if err := sc.Do(c.Context, "agent.stop", nil, nil, nil, nil); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := os.Stat(sc.Path); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(sc.Path); errors.Is(err, os.ErrNotExist) && processGone(st.PID) {
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return kindErrorf(agent.KindUnavailable, "the agent did not stop within 30s")
+}
+
+// processGone reports whether process pid has exited (a zombie waiting for
+// its parent counts as exited).
+func processGone(pid int) bool {
+	if pid <= 0 || errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 func runAgentStatus(c *cli.Context, p printer) error {
@@ -264,6 +321,8 @@ func runAgentStatus(c *cli.Context, p printer) error {
 	st.State = "LIVE"
 	return p.Print(st, func(w io.Writer) {
 		table(w, [2]string{"status", "LIVE"}, [2]string{"pid", fmt.Sprint(st.PID)}, [2]string{"node ID", st.NodeID},
+			[2]string{"agent address", fmt.Sprintf("%s port %d", st.AgentHost, st.AgentPort)},
+			[2]string{"connections", fmt.Sprint(st.ConnectionsActive)},
 			[2]string{"node path", st.NodePath}, [2]string{"mount point", st.MountPoint}, [2]string{"socket", st.Socket},
 			[2]string{"started", st.StartedAt.Local().Format(time.RFC3339)}, [2]string{"vaults", fmt.Sprint(st.Vaults)})
 	})

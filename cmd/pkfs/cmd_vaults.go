@@ -21,7 +21,7 @@ func newVaultsCommand() *cli.Command {
 			}
 			return nil
 		},
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			{Name: "create", Aliases: []string{"touch"}, Usage: "create a vault", ArgsUsage: "NAME",
 				Action: withArgs(1, runVaultsCreate)},
 			{Name: "list", Aliases: []string{"ls"}, Usage: "list the vaults", ArgsUsage: " ",
@@ -37,7 +37,7 @@ func newVaultsCommand() *cli.Command {
 				ArgsUsage: "NAME REF", Action: withArgs(2, runVaultsVersion)},
 			{Name: "verify", Usage: "check every object and ref of a vault; exit 8 on damage",
 				ArgsUsage: "NAME", Action: withArgs(1, runVaultsVerify)},
-		},
+		}, shareCommands()...),
 	}
 }
 
@@ -70,7 +70,11 @@ func runVaultsList(c *cli.Context, p printer) error {
 	return p.Print(res, func(w io.Writer) {
 		for _, v := range res {
 			if v.Origin != "" {
-				fmt.Fprintf(w, "%s\t%s\treplica of %s\n", v.VaultName, v.VaultID, v.Origin)
+				behind := "behind: unknown"
+				if v.Behind != nil {
+					behind = fmt.Sprintf("behind: %d", *v.Behind)
+				}
+				fmt.Fprintf(w, "%s\t%s\treplica of %s\t%s\n", v.VaultName, v.VaultID, v.Origin, behind)
 			} else {
 				fmt.Fprintf(w, "%s\t%s\n", v.VaultName, v.VaultID)
 			}

@@ -26,6 +26,7 @@ const (
 	ExitUnavailable   = 11  // the agent or a peer cannot be reached
 	ExitReadOnly      = 12  // the target is read-only
 	ExitTooLarge      = 13  // the input is larger than allowed
+	ExitConflict      = 14  // histories diverged (a pull that does not fast-forward)
 	ExitInterrupted   = 130 // interrupted by a signal (SIGINT, SIGTERM)
 )
 
@@ -62,6 +63,8 @@ func exitCode(err error) int {
 		return ExitTooLarge
 	case agent.KindCanceled:
 		return ExitInterrupted
+	case agent.KindConflict:
+		return ExitConflict
 	default:
 		return ExitOther
 	}

@@ -60,7 +60,7 @@ func TestExitCodesAreDocumented(t *testing.T) {
 	}
 	codes := []int{ExitOK, ExitOther, ExitUsage, ExitInvalid, ExitNotFound, ExitExists, ExitWrongPassword,
 		ExitInUse, ExitDamaged, ExitUnsupported, ExitPermission, ExitUnavailable, ExitReadOnly, ExitTooLarge,
-		ExitInterrupted}
+		ExitConflict, ExitInterrupted}
 	seen := map[int]bool{}
 	for _, c := range codes {
 		if seen[c] {

@@ -76,6 +76,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			newKeysCommand(),
 			newVaultsCommand(),
 			newSecretsCommand(),
+			newNodesCommand(),
+			newIdentitiesCommand(),
+			newNotificationsCommand(),
 		}, newMountCommands()...),
 		HideHelpCommand: true,
 	}

@@ -34,7 +34,11 @@ type VaultVersionParams struct {
 type VaultListItem struct {
 	VaultName string `json:"vaultName"`
 	VaultID   string `json:"vaultId"`
-	Origin    string `json:"origin,omitempty"`
+	// Origin is the node a replica follows; Behind how many commits it
+	// lacked at the last check (absent while unknown: no agent, or the
+	// origin has not answered).
+	Origin string `json:"origin,omitempty"`
+	Behind *int   `json:"behind,omitempty"`
 }
 
 // LogItem is one commit of vaults.log.
@@ -80,7 +84,11 @@ func init() {
 		infos, err := s.Vaults.List()
 		out := make([]VaultListItem, 0, len(infos))
 		for _, i := range infos {
-			out = append(out, itemOf(i))
+			it := itemOf(i)
+			if n, ok := s.P2P.Behind(i.ID); ok && i.Origin != "" {
+				it.Behind = &n
+			}
+			out = append(out, it)
 		}
 		return out, err
 	})
@@ -96,7 +104,15 @@ func init() {
 		if err := decode(c, &p); err != nil {
 			return nil, err
 		}
-		return struct{}{}, s.Vaults.Delete(p.Vault)
+		v, err := s.Vaults.Vault(p.Vault)
+		if err != nil {
+			return nil, err
+		}
+		id := v.ID().String()
+		if err := s.Vaults.Delete(p.Vault); err != nil {
+			return nil, err
+		}
+		return struct{}{}, s.P2P.ACL.DropVault(id)
 	})
 	register("vaults.log", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p VaultLogParams

@@ -9,6 +9,8 @@ import (
 	"github.com/pkfs/pkfs/internal/kvstore"
 	"github.com/pkfs/pkfs/internal/node"
 	"github.com/pkfs/pkfs/keyring"
+	"github.com/pkfs/pkfs/gestalt"
+	"github.com/pkfs/pkfs/p2p"
 	"github.com/pkfs/pkfs/vaultstore"
 )
 
@@ -31,6 +33,7 @@ const (
 	KindReadOnly      Kind = "read-only"
 	KindTooLarge      Kind = "too-large"
 	KindCanceled      Kind = "canceled"
+	KindConflict      Kind = "conflict"
 )
 
 // Error is an error with a kind, as it arrives from a remote agent or as a
@@ -109,5 +112,22 @@ func init() {
 		{vaultstore.ErrTooLarge, KindTooLarge},
 		{vaultstore.ErrReadOnly, KindReadOnly},
 		{vaultstore.ErrCorrupt, KindDamaged},
+		{vaultstore.ErrNotDescendant, KindConflict},
+		{vaultstore.ErrIncomplete, KindInvalid},
+		{p2p.ErrPeerID, KindPermission},
+		{p2p.ErrPermission, KindPermission},
+		{p2p.ErrNotFound, KindNotFound},
+		{p2p.ErrUnknownNode, KindNotFound},
+		{p2p.ErrUnavailable, KindUnavailable},
+		{p2p.ErrOffline, KindUnavailable},
+		{p2p.ErrBadRequest, KindInvalid},
+		{p2p.ErrUnknownMethod, KindInvalid},
+		{p2p.ErrVersion, KindUnsupported},
+		{p2p.ErrTooLarge, KindTooLarge},
+		{p2p.ErrConflict, KindConflict},
+		{p2p.ErrInternal, KindOther},
+		{p2p.ErrInvalidAddress, KindInvalid},
+		{gestalt.ErrInvalidAction, KindInvalid},
+		{context.DeadlineExceeded, KindUnavailable},
 	}...)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkfs/pkfs/fs"
 	"github.com/pkfs/pkfs/internal/node"
+	"github.com/pkfs/pkfs/p2p"
 )
 
 // Options say how to run an agent.
@@ -20,6 +21,11 @@ type Options struct {
 	MountPoint string // "" runs without a mount
 	// Ready is called once the agent serves (and the mount is up).
 	Ready func(Status)
+	// The network: where to listen, which seed nodes to contact.
+	AgentHost string
+	AgentPort int
+	Seeds     []p2p.NodeAddress
+	NoNetwork bool
 }
 
 // Status is what `agent status` reports.
@@ -31,6 +37,10 @@ type Status struct {
 	Socket     string    `json:"socket"`
 	StartedAt  time.Time `json:"startedAt"`
 	Vaults     int       `json:"vaults"`
+	AgentHost  string    `json:"agentHost"`
+	AgentPort  int       `json:"agentPort"`
+	// ConnectionsActive counts live peer connections.
+	ConnectionsActive int `json:"connectionsActive"`
 }
 
 // Agent is a running agent.
@@ -86,6 +96,16 @@ func start(o Options) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{svc: svc, stopCh: make(chan struct{})}
+	var host string
+	var port int
+	if !o.NoNetwork {
+		if err := svc.P2P.Start(p2p.StartOptions{Host: o.AgentHost, Port: o.AgentPort, Seeds: o.Seeds}); err != nil {
+			svc.Close()
+			return nil, fmt.Errorf("%w: %v", p2p.ErrUnavailable, err)
+		}
+		ua := svc.P2P.Node.Addr()
+		host, port = ua.IP.String(), ua.Port
+	}
 	sock, err := SocketPath(o.NodePath)
 	if err != nil {
 		svc.Close()
@@ -107,7 +127,8 @@ func start(o Options) (*Agent, error) {
 	}
 	vs, _ := svc.Vaults.List()
 	a.status = Status{PID: os.Getpid(), NodeID: n.Keyring.NodeID().String(), NodePath: o.NodePath,
-		MountPoint: mnt, Socket: sock, StartedAt: time.Now().UTC().Truncate(time.Second), Vaults: len(vs)}
+		MountPoint: mnt, Socket: sock, StartedAt: time.Now().UTC().Truncate(time.Second), Vaults: len(vs),
+		AgentHost: host, AgentPort: port}
 	go a.srv.serve(context.Background())
 	log.Printf("pkfs agent: serving node %s (pid %d)", a.status.NodeID, a.status.PID)
 	return a, nil
@@ -119,6 +140,7 @@ func (a *Agent) Stop() { a.stopMu.Do(func() { close(a.stopCh) }) }
 func (a *Agent) shutdown() error {
 	var errs []error
 	a.srv.ln.Close()
+	a.svc.P2P.Stop() // no more remote commits while the mount commits what is open
 	if a.fsys != nil {
 		if err := a.fsys.Unmount(); err != nil {
 			errs = append(errs, fmt.Errorf("unmount: %w", err))
@@ -144,6 +166,9 @@ func (a *Agent) agentMethods() map[string]handlerFunc {
 			st := a.status
 			if vs, err := s.Vaults.List(); err == nil {
 				st.Vaults = len(vs)
+			}
+			if s.P2P.Online() {
+				st.ConnectionsActive = len(s.P2P.Node.Connections())
 			}
 			return st, nil
 		},

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"github.com/pkfs/pkfs/internal/node"
+	"github.com/pkfs/pkfs/p2p"
 	"github.com/pkfs/pkfs/vaultstore"
 )
 
@@ -9,6 +10,7 @@ import (
 type Service struct {
 	Node   *node.Node
 	Vaults *vaultstore.Store
+	P2P    *p2p.System // offline unless an agent runs
 }
 
 // NewService wraps an open node.
@@ -17,11 +19,12 @@ func NewService(n *node.Node) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Node: n, Vaults: vs}, nil
+	return &Service{Node: n, Vaults: vs, P2P: p2p.NewSystem(n.Keyring, n.DB, vs)}, nil
 }
 
 // Close closes everything the service opened, and the node.
 func (s *Service) Close() error {
+	s.P2P.Stop()
 	s.Vaults.Close()
 	return s.Node.Close()
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/pkfs/pkfs/internal/agent"
+	"github.com/pkfs/pkfs/p2p"
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+func shareCommands() []*cli.Command {
+	return []*cli.Command{
+		{Name: "share", Usage: "let a node clone and pull a vault (and scan us); it gets a signed notification",
+			ArgsUsage: "VAULT NODEID", Action: withArgs(2, runVaultsShare)},
+		{Name: "unshare", Usage: "stop a node's clones and pulls of a vault", ArgsUsage: "VAULT NODEID",
+			Action: withArgs(2, runVaultsUnshare)},
+		{Name: "permissions", Usage: "which nodes may clone or pull a vault", ArgsUsage: "VAULT",
+			Action: withArgs(1, runVaultsPermissions)},
+		{Name: "scan", Usage: "list the vaults a node shares with us (needs an agent)", ArgsUsage: "NODEID",
+			Action: withArgs(1, runVaultsScan)},
+		{Name: "clone", Usage: "make a local replica of a vault a node shares with us (needs an agent)",
+			ArgsUsage: "VAULT|VAULTID NODEID", Action: withArgs(2, runVaultsClone)},
+		{Name: "pull", Usage: "fetch what a replica lacks from its origin, or from NODEID (needs an agent)",
+			ArgsUsage: "VAULT [NODEID]", Action: withArgRange(1, 2, runVaultsPull)},
+	}
+}
+
+func runVaultsShare(c *cli.Context, p printer) error {
+	var res agent.ShareResult
+	if err := call(c, "vaults.share", agent.ShareParams{Vault: c.Args().Get(0), NodeID: c.Args().Get(1)}, nil, nil, &res); err != nil {
+		return err
+	}
+	return p.Print(res, func(w io.Writer) {
+		how := "notified"
+		if !res.Delivered {
+			how = "the notification is queued until the node can be reached"
+		}
+		fmt.Fprintf(w, "vault %s shared with %s (%s)\n", res.Vault, res.NodeID, how)
+	})
+}
+
+func runVaultsUnshare(c *cli.Context, p printer) error {
+	params := agent.ShareParams{Vault: c.Args().Get(0), NodeID: c.Args().Get(1)}
+	if err := call(c, "vaults.unshare", params, nil, nil, nil); err != nil {
+		return err
+	}
+	return p.Print(params, func(w io.Writer) { fmt.Fprintf(w, "vault %s no longer shared with %s\n", params.Vault, params.NodeID) })
+}
+
+func runVaultsPermissions(c *cli.Context, p printer) error {
+	var res []agent.VaultPermission
+	if err := call(c, "vaults.permissions", agent.ShareParams{Vault: c.Args().Get(0)}, nil, nil, &res); err != nil {
+		return err
+	}
+	return p.Print(res, func(w io.Writer) {
+		for _, vp := range res {
+			acts := make([]string, len(vp.Actions))
+			for i, a := range vp.Actions {
+				acts[i] = string(a)
+			}
+			fmt.Fprintf(w, "%s: %s\n", vp.NodeID, strings.Join(acts, ", "))
+		}
+	})
+}
+
+func runVaultsScan(c *cli.Context, p printer) error {
+	var res []p2p.ScanItem
+	if err := call(c, "vaults.scan", agent.ShareParams{NodeID: c.Args().Get(0)}, nil, nil, &res); err != nil {
+		return err
+	}
+	if res == nil {
+		res = []p2p.ScanItem{}
+	}
+	return p.Print(res, func(w io.Writer) {
+		for _, s := range res {
+			fmt.Fprintf(w, "%s\t%s\n", s.VaultName, s.VaultID)
+		}
+	})
+}
+
+// progressSink turns the agent's "progress N" lines into a progress bar on
+// a terminal.
+func progressSink(c *cli.Context) (io.Writer, func()) {
+	f, ok := c.App.ErrWriter.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return io.Discard, func() {}
+	}
+	bar := progressbar.DefaultBytes(-1, "receiving")
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		var last int64
+		for sc.Scan() {
+			if n, err := strconv.ParseInt(strings.TrimPrefix(sc.Text(), "progress "), 10, 64); err == nil {
+				bar.Add64(n - last)
+				last = n
+			}
+		}
+	}()
+	return pw, func() { pw.Close(); <-done; bar.Finish(); fmt.Fprintln(f) }
+}
+
+func runVaultsClone(c *cli.Context, p printer) error {
+	var res agent.CloneResult
+	out, finish := progressSink(c)
+	err := call(c, "vaults.clone", agent.ShareParams{Vault: c.Args().Get(0), NodeID: c.Args().Get(1)}, nil, out, &res)
+	finish()
+	if err != nil {
+		return err
+	}
+	return p.Print(res, func(w io.Writer) {
+		fmt.Fprintf(w, "cloned %s as %s (%d commits, %d objects, %d bytes)\n", res.VaultID, res.VaultName, res.Commits, res.Objects, res.Bytes)
+	})
+}
+
+func runVaultsPull(c *cli.Context, p printer) error {
+	var res agent.CloneResult
+	if err := call(c, "vaults.pull", agent.ShareParams{Vault: c.Args().Get(0), NodeID: c.Args().Get(1)}, nil, nil, &res); err != nil {
+		return err
+	}
+	return p.Print(res, func(w io.Writer) {
+		if res.Commits == 0 {
+			fmt.Fprintf(w, "%s is up to date\n", res.VaultName)
+		} else {
+			fmt.Fprintf(w, "pulled %d commits into %s (%d objects, %d bytes)\n", res.Commits, res.VaultName, res.Objects, res.Bytes)
+		}
+	})
+}
