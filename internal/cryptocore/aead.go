@@ -2,6 +2,7 @@ package cryptocore
 
 import (
 	"crypto/cipher"
+	"crypto/rand"
 	"errors"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -67,6 +68,32 @@ func (a *AEAD) Seal(dst, plaintext, ad []byte) []byte {
 	nonce := RandomBytes(NonceSize)
 	dst = append(dst, nonce...)
 	return a.aead.Seal(dst, nonce, plaintext, ad)
+}
+
+// SealInPlace seals buf[NonceSize:NonceSize+n], a plaintext the caller
+// wrote after NonceSize free bytes; buf must have Overhead-NonceSize spare
+// capacity. It returns the sealed value, in buf's memory.
+func (a *AEAD) SealInPlace(buf []byte, ad []byte) []byte {
+	nonce := buf[:NonceSize]
+	if _, err := rand.Read(nonce); err != nil {
+		panic("cryptocore: reading random bytes: " + err.Error())
+	}
+	pt := buf[NonceSize:]
+	return buf[:NonceSize+len(a.aead.Seal(pt[:0], nonce, pt, ad))]
+}
+
+// OpenInPlace is Open that decrypts into sealed's own memory (sealed is
+// destroyed). It returns ErrAuth on any failure.
+func (a *AEAD) OpenInPlace(sealed, ad []byte) ([]byte, error) {
+	if len(sealed) < Overhead {
+		return nil, ErrAuth
+	}
+	ct := sealed[NonceSize:]
+	out, err := a.aead.Open(ct[:0], sealed[:NonceSize], ct, ad)
+	if err != nil {
+		return nil, ErrAuth
+	}
+	return out, nil
 }
 
 // SealWithNonce is Seal with a caller-chosen nonce. It exists for known-answer

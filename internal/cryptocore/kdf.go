@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
+	"hash"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -82,3 +84,26 @@ func MAC(key Key, parts ...[]byte) [32]byte {
 
 // ConstantTimeEqual compares two byte slices in constant time.
 func ConstantTimeEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// MACer computes HMAC-SHA256 under one key, reusing its hash states: the
+// hot path of the store's key derivation.
+type MACer struct{ pool sync.Pool }
+
+// NewMACer returns a MACer for key.
+func NewMACer(key Key) *MACer {
+	k := key
+	m := &MACer{}
+	m.pool.New = func() any { return hmac.New(sha256.New, k.b[:]) }
+	return m
+}
+
+// Sum returns HMAC-SHA256(key, b).
+func (m *MACer) Sum(b []byte) [32]byte {
+	h := m.pool.Get().(hash.Hash)
+	h.Reset()
+	h.Write(b)
+	var out [32]byte
+	h.Sum(out[:0])
+	m.pool.Put(h)
+	return out
+}

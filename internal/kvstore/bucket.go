@@ -25,15 +25,17 @@ var adPrefix = []byte("pkfs kv v1")
 type Bucket struct {
 	db     *DB
 	name   string
-	tag    [tagSize]byte
-	aead   *cryptocore.AEAD
-	macKey cryptocore.Key
+	tag  [tagSize]byte
+	aead *cryptocore.AEAD
+	mac  *cryptocore.MACer
 }
 
 func newBucket(db *DB, name string, key cryptocore.Key) *Bucket {
+	macKey := cryptocore.DeriveKey(key, "pkfs bucket mac")
 	b := &Bucket{db: db, name: name,
-		aead:   cryptocore.NewAEAD(cryptocore.DeriveKey(key, "pkfs bucket seal")),
-		macKey: cryptocore.DeriveKey(key, "pkfs bucket mac")}
+		aead: cryptocore.NewAEAD(cryptocore.DeriveKey(key, "pkfs bucket seal")),
+		mac:  cryptocore.NewMACer(macKey)}
+	macKey.Wipe()
 	tagKey := cryptocore.DeriveKey(key, "pkfs bucket tag")
 	t := cryptocore.MAC(tagKey, []byte(name))
 	copy(b.tag[:], t[:tagSize])
@@ -47,7 +49,7 @@ func (b *Bucket) Name() string { return b.name }
 func (b *Bucket) dbKey(k []byte) []byte {
 	out := make([]byte, 0, KeySize)
 	out = append(out, b.tag[:]...)
-	m := cryptocore.MAC(b.macKey, k)
+	m := b.mac.Sum(k)
 	return append(out, m[:]...)
 }
 
@@ -56,18 +58,17 @@ func (b *Bucket) ad(dbKey []byte) []byte {
 }
 
 func (b *Bucket) seal(dbKey, k, v []byte) []byte {
-	pt := make([]byte, 0, binary.MaxVarintLen64+len(k)+len(v))
-	pt = binary.AppendUvarint(pt, uint64(len(k)))
-	pt = append(pt, k...)
-	pt = append(pt, v...)
-	out := b.aead.Seal(make([]byte, 0, len(pt)+cryptocore.Overhead), pt, b.ad(dbKey))
-	clear(pt)
-	return out
+	n := binary.MaxVarintLen64 + len(k) + len(v)
+	buf := make([]byte, cryptocore.NonceSize, cryptocore.Overhead+n)
+	buf = binary.AppendUvarint(buf, uint64(len(k)))
+	buf = append(buf, k...)
+	buf = append(buf, v...)
+	return b.aead.SealInPlace(buf, b.ad(dbKey))
 }
 
 // open authenticates a stored value and splits it into logical key and value.
 func (b *Bucket) open(dbKey, sealed []byte) (k, v []byte, err error) {
-	pt, err := b.aead.Open(nil, sealed, b.ad(dbKey))
+	pt, err := b.aead.OpenInPlace(sealed, b.ad(dbKey))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s entry fails authentication", ErrDamaged, b.name)
 	}
@@ -138,7 +139,7 @@ func (b *Bucket) ForEach(fn func(k, v []byte) error) error {
 	it := b.db.ldb.NewIterator(util.BytesPrefix(b.tag[:]), nil)
 	defer it.Release()
 	for it.Next() {
-		k, v, err := b.open(it.Key(), it.Value())
+		k, v, err := b.open(it.Key(), bytes.Clone(it.Value())) // opened in place
 		if err != nil {
 			return err
 		}
@@ -219,7 +220,7 @@ func (b *Bucket) Scan(fn func(k, v []byte, err error) error) error {
 	it := b.db.ldb.NewIterator(util.BytesPrefix(b.tag[:]), nil)
 	defer it.Release()
 	for it.Next() {
-		k, v, err := b.open(it.Key(), it.Value())
+		k, v, err := b.open(it.Key(), bytes.Clone(it.Value())) // opened in place
 		if err := fn(k, v, err); err != nil {
 			return err
 		}
