@@ -17,11 +17,11 @@ type Action string
 
 // Gestalt actions and vault actions.
 const (
-	Notify Action = "notify"
-	Scan   Action = "scan"
-	Claim  Action = "claim"
-	Clone  Action = "clone"
-	Pull   Action = "pull"
+	Notify    Action = "notify"
+	Scan      Action = "scan"
+	ClaimPerm Action = "claim"
+	Clone     Action = "clone"
+	Pull      Action = "pull"
 )
 
 // ErrInvalidAction is returned for an unknown action, or one used where it
@@ -30,9 +30,13 @@ var ErrInvalidAction = errors.New("invalid action")
 
 // GestaltActions and VaultActions list the valid actions of each kind.
 var (
-	GestaltActions = []Action{Notify, Scan, Claim}
+	GestaltActions = []Action{Notify, Scan, ClaimPerm}
 	VaultActions   = []Action{Clone, Pull}
 )
+
+// Self stands for this node's own gestalt in vault permissions: a vault
+// shared with Self is visible to every node linked to us.
+const Self Vertex = "self"
 
 // ParseAction checks that s is one of allowed.
 func ParseAction(s string, allowed []Action) (Action, error) {
@@ -47,15 +51,33 @@ func ParseAction(s string, allowed []Action) (Action, error) {
 	return a, nil
 }
 
-// ACL stores permissions. It is safe for concurrent use (the store is).
+// ACL stores permissions per vertex (node or identity) and answers for
+// whole gestalts: a node may do what any vertex of its gestalt was allowed,
+// so a node linked later gains it and an unlinked node loses it. It is safe
+// for concurrent use.
 type ACL struct {
-	nodes  *kvstore.Bucket // node ID → []Action
-	vaults *kvstore.Bucket // vault ID text + "/" + node ID → []Action
+	vertices *kvstore.Bucket // vertex → []Action
+	vaults   *kvstore.Bucket // vault ID text + "/" + vertex → []Action
+	graph    *Graph
+	self     keyring.NodeID
 }
 
-// NewACL returns the ACL kept in db.
-func NewACL(db *kvstore.DB) *ACL {
-	return &ACL{nodes: db.Bucket("acl/nodes"), vaults: db.Bucket("acl/vaults")}
+// NewACL returns the ACL kept in db, over the gestalt graph g (nil: every
+// node is its own gestalt).
+func NewACL(db *kvstore.DB, g *Graph) *ACL {
+	a := &ACL{vertices: db.Bucket("acl/vertices"), vaults: db.Bucket("acl/vaults"), graph: g}
+	if g != nil {
+		a.self = g.self
+	}
+	return a
+}
+
+// members returns the gestalt of v.
+func (a *ACL) members(v Vertex) []Vertex {
+	if a.graph == nil {
+		return []Vertex{v}
+	}
+	return a.graph.Gestalt(v)
 }
 
 func getActions(b *kvstore.Bucket, k []byte) ([]Action, error) {
@@ -82,101 +104,169 @@ func putActions(b *kvstore.Bucket, k []byte, as []Action) error {
 	return b.Put(k, v, true)
 }
 
-// Allow grants a gestalt action to a node.
-func (a *ACL) Allow(id keyring.NodeID, act Action) error {
+// AllowVertex grants a gestalt action to v's gestalt.
+func (a *ACL) AllowVertex(v Vertex, act Action) error {
 	if _, err := ParseAction(string(act), GestaltActions); err != nil {
 		return err
 	}
-	as, err := getActions(a.nodes, id[:])
+	as, err := getActions(a.vertices, []byte(v))
 	if err != nil {
 		return err
 	}
-	return putActions(a.nodes, id[:], append(as, act))
+	return putActions(a.vertices, []byte(v), append(as, act))
 }
 
-// Disallow revokes a gestalt action from a node.
+// DisallowVertex revokes a gestalt action from every vertex of v's gestalt.
+func (a *ACL) DisallowVertex(v Vertex, act Action) error {
+	if _, err := ParseAction(string(act), GestaltActions); err != nil {
+		return err
+	}
+	for _, m := range a.members(v) {
+		as, err := getActions(a.vertices, []byte(m))
+		if err != nil {
+			return err
+		}
+		if slices.Contains(as, act) {
+			if err := putActions(a.vertices, []byte(m), slices.DeleteFunc(as, func(x Action) bool { return x == act })); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// PermissionsOf returns the gestalt actions v's gestalt has.
+func (a *ACL) PermissionsOf(v Vertex) ([]Action, error) {
+	out := []Action{}
+	for _, m := range a.members(v) {
+		as, err := getActions(a.vertices, []byte(m))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return slices.Compact(out), nil
+}
+
+// Allow grants a gestalt action to a node (and so to its gestalt).
+func (a *ACL) Allow(id keyring.NodeID, act Action) error { return a.AllowVertex(NodeVertex(id), act) }
+
+// Disallow revokes a gestalt action from a node's gestalt.
 func (a *ACL) Disallow(id keyring.NodeID, act Action) error {
-	if _, err := ParseAction(string(act), GestaltActions); err != nil {
-		return err
-	}
-	as, err := getActions(a.nodes, id[:])
-	if err != nil {
-		return err
-	}
-	return putActions(a.nodes, id[:], slices.DeleteFunc(as, func(x Action) bool { return x == act }))
+	return a.DisallowVertex(NodeVertex(id), act)
 }
 
-// Permissions returns the gestalt actions of a node.
-func (a *ACL) Permissions(id keyring.NodeID) ([]Action, error) {
-	as, err := getActions(a.nodes, id[:])
-	if as == nil {
-		as = []Action{}
-	}
-	return as, err
-}
+// Permissions returns the gestalt actions of a node's gestalt.
+func (a *ACL) Permissions(id keyring.NodeID) ([]Action, error) { return a.PermissionsOf(NodeVertex(id)) }
 
-// Allowed reports whether a node has a gestalt action. Errors deny.
+// Allowed reports whether a node's gestalt has a gestalt action. Errors deny.
 func (a *ACL) Allowed(id keyring.NodeID, act Action) bool {
-	as, err := getActions(a.nodes, id[:])
+	as, err := a.Permissions(id)
 	return err == nil && slices.Contains(as, act)
 }
 
-func vaultKey(vault string, id keyring.NodeID) []byte { return []byte(vault + "/" + id.String()) }
+func vaultKey(vault string, v Vertex) []byte { return []byte(vault + "/" + string(v)) }
 
-// SetVault sets the vault actions of a node on a vault (none: revoke).
-func (a *ACL) SetVault(vault string, id keyring.NodeID, acts []Action) error {
+// SetVaultFor sets the vault actions of a vertex (or Self) on a vault;
+// none revokes.
+func (a *ACL) SetVaultFor(vault string, v Vertex, acts []Action) error {
 	for _, x := range acts {
 		if _, err := ParseAction(string(x), VaultActions); err != nil {
 			return err
 		}
 	}
-	return putActions(a.vaults, vaultKey(vault, id), slices.Clone(acts))
+	return putActions(a.vaults, vaultKey(vault, v), slices.Clone(acts))
 }
 
-// VaultAllowed reports whether a node has a vault action on a vault.
+// SetVault sets the vault actions of a node on a vault.
+func (a *ACL) SetVault(vault string, id keyring.NodeID, acts []Action) error {
+	return a.SetVaultFor(vault, NodeVertex(id), acts)
+}
+
+// vaultActions returns the vault actions a node has on a vault through its
+// gestalt, and through Self when it is linked to us.
+func (a *ACL) vaultActions(vault string, id keyring.NodeID) []Action {
+	var out []Action
+	ms := a.members(NodeVertex(id))
+	for _, m := range ms {
+		as, _ := getActions(a.vaults, vaultKey(vault, m))
+		out = append(out, as...)
+	}
+	if !a.self.IsZero() && id != a.self && slices.Contains(ms, NodeVertex(a.self)) {
+		as, _ := getActions(a.vaults, vaultKey(vault, Self))
+		out = append(out, as...)
+	}
+	return out
+}
+
+// VaultAllowed reports whether a node may do a vault action on a vault.
 func (a *ACL) VaultAllowed(vault string, id keyring.NodeID, act Action) bool {
-	as, err := getActions(a.vaults, vaultKey(vault, id))
-	return err == nil && slices.Contains(as, act)
+	return slices.Contains(a.vaultActions(vault, id), act)
 }
 
-// VaultPermissions returns, for one vault, each node's vault actions.
-func (a *ACL) VaultPermissions(vault string) (map[keyring.NodeID][]Action, error) {
-	out := map[keyring.NodeID][]Action{}
+// VaultPermissions returns, for one vault, each vertex's vault actions.
+func (a *ACL) VaultPermissions(vault string) (map[Vertex][]Action, error) {
+	out := map[Vertex][]Action{}
 	err := a.vaults.ForEach(func(k, v []byte) error {
-		vs, ids, ok := strings.Cut(string(k), "/")
+		vs, vx, ok := strings.Cut(string(k), "/")
 		if !ok || vs != vault {
 			return nil
-		}
-		id, err := keyring.ParseNodeID(ids)
-		if err != nil {
-			return fmt.Errorf("%w: permission record", kvstore.ErrDamaged)
 		}
 		var as []Action
 		if err := json.Unmarshal(v, &as); err != nil {
 			return fmt.Errorf("%w: permission record", kvstore.ErrDamaged)
 		}
-		out[id] = as
+		out[Vertex(vx)] = as
 		return nil
 	})
 	return out, err
 }
 
-// VaultsOf returns the vaults a node has actions on, with the actions.
+// Followers returns the nodes that may pull a vault: the nodes of every
+// gestalt it is shared with (and of ours, when shared with Self).
+func (a *ACL) Followers(vault string) ([]keyring.NodeID, error) {
+	perms, err := a.VaultPermissions(vault)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[keyring.NodeID]bool{}
+	for v, as := range perms {
+		if !slices.Contains(as, Pull) {
+			continue
+		}
+		if v == Self {
+			v = NodeVertex(a.self)
+		}
+		for _, m := range a.members(v) {
+			if id, ok := m.Node(); ok && id != a.self {
+				seen[id] = true
+			}
+		}
+	}
+	out := make([]keyring.NodeID, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// VaultsOf returns the vaults a node may act on, with the actions.
 func (a *ACL) VaultsOf(id keyring.NodeID) (map[string][]Action, error) {
-	out := map[string][]Action{}
-	suffix := "/" + id.String()
-	err := a.vaults.ForEach(func(k, v []byte) error {
-		vs, ok := strings.CutSuffix(string(k), suffix)
-		if !ok {
-			return nil
+	vaults := map[string]bool{}
+	err := a.vaults.ForEach(func(k, _ []byte) error {
+		if vs, _, ok := strings.Cut(string(k), "/"); ok {
+			vaults[vs] = true
 		}
-		var as []Action
-		if err := json.Unmarshal(v, &as); err != nil {
-			return fmt.Errorf("%w: permission record", kvstore.ErrDamaged)
-		}
-		out[vs] = as
 		return nil
 	})
+	out := map[string][]Action{}
+	for v := range vaults {
+		if as := a.vaultActions(v, id); len(as) > 0 {
+			sort.Slice(as, func(i, j int) bool { return as[i] < as[j] })
+			out[v] = slices.Compact(as)
+		}
+	}
 	return out, err
 }
 
@@ -186,8 +276,8 @@ func (a *ACL) DropVault(vault string) error {
 	if err != nil {
 		return err
 	}
-	for id := range perms {
-		if err := a.vaults.Delete(vaultKey(vault, id), false); err != nil {
+	for v := range perms {
+		if err := a.vaults.Delete(vaultKey(vault, v), false); err != nil {
 			return err
 		}
 	}

@@ -15,7 +15,7 @@ func testACL(t *testing.T) *ACL {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return NewACL(db)
+	return NewACL(db, nil)
 }
 
 func nodeID(b byte) keyring.NodeID {

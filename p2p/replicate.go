@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkfs/pkfs/gestalt"
 	"github.com/pkfs/pkfs/keyring"
 	"github.com/pkfs/pkfs/vaultstore"
 )
@@ -43,12 +42,12 @@ func (r *replicator) subscribe() {
 }
 
 func (r *replicator) announce(vault vaultstore.VaultID, head plumbing.Hash) {
-	perms, err := r.s.ACL.VaultPermissions(vault.String())
+	followers, err := r.s.ACL.Followers(vault.String())
 	if err != nil {
 		return
 	}
-	for id, acts := range perms {
-		if !containsAction(acts, gestalt.Pull) || !r.s.Node.Connected(id) {
+	for _, id := range followers {
+		if !r.s.Node.Connected(id) {
 			continue
 		}
 		go func(id keyring.NodeID) {
@@ -60,15 +59,6 @@ func (r *replicator) announce(vault vaultstore.VaultID, head plumbing.Hash) {
 			}
 		}(id)
 	}
-}
-
-func containsAction(as []gestalt.Action, a gestalt.Action) bool {
-	for _, x := range as {
-		if x == a {
-			return true
-		}
-	}
-	return false
 }
 
 // onConnect: a connection to id came up; replicas that follow it catch up.

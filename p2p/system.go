@@ -21,6 +21,9 @@ type System struct {
 	Vaults  *vaultstore.Store
 	ACL     *gestalt.ACL
 	Graph   *Graph
+	// Gestalts is the gestalt graph; Sigchain this node's own chain.
+	Gestalts *gestalt.Graph
+	Sigchain *gestalt.Sigchain
 
 	inbox  *kvstore.Bucket
 	outbox *kvstore.Bucket
@@ -35,7 +38,9 @@ type System struct {
 
 // NewSystem returns the p2p state of a node, offline.
 func NewSystem(kr *keyring.Keyring, db *kvstore.DB, vs *vaultstore.Store) *System {
-	return &System{Keyring: kr, DB: db, Vaults: vs, ACL: gestalt.NewACL(db), Graph: NewGraph(db),
+	gg := gestalt.NewGraph(db, kr.NodeID())
+	return &System{Keyring: kr, DB: db, Vaults: vs, ACL: gestalt.NewACL(db, gg), Graph: NewGraph(db),
+		Gestalts: gg, Sigchain: gestalt.NewSigchain(db, kr),
 		inbox: db.Bucket("notifications/inbox"), outbox: db.Bucket("notifications/outbox")}
 }
 

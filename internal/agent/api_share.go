@@ -73,8 +73,8 @@ func init() {
 		}
 		perms, err := s.P2P.ACL.VaultPermissions(v.ID().String())
 		out := []VaultPermission{}
-		for id, acts := range perms {
-			out = append(out, VaultPermission{NodeID: id.String(), Actions: acts})
+		for v, acts := range perms {
+			out = append(out, VaultPermission{NodeID: v.Display(), Actions: acts})
 		}
 		return out, err
 	})
