@@ -47,12 +47,20 @@ func (n *Node) serveConn(pc *peerConn) {
 	}
 }
 
+// streamRefused is the QUIC error code of a request stream whose remaining
+// input the server does not read.
+const streamRefused quic.StreamErrorCode = 1
+
 // serveStream reads one request, runs its handler, and answers.
 func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 	defer s.Close()
 	s.SetReadDeadline(time.Now().Add(CallTimeout))
 	bw := bufio.NewWriterSize(s, 64<<10)
 	fail := func(err error) {
+		// Whatever the peer still sends on this stream is not read: stop
+		// it, so that the stream is released (a peer that is refused must
+		// not use up its connection's streams).
+		s.CancelRead(streamRefused)
 		_ = writeFrame(bw, kindError, encodeError(err))
 		_ = bw.Flush()
 	}

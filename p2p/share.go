@@ -53,36 +53,76 @@ type changedRequest struct {
 }
 
 // Share lets a node clone and pull a vault, lets it scan us, and sends it a
-// signed vaultShare notification (queued when offline).
-func (s *System) Share(ctx context.Context, vault string, to keyring.NodeID) (delivered bool, err error) {
-	v, err := s.Vaults.Vault(vault)
-	if err != nil {
-		return false, err
-	}
+// signed vaultShare notification (queued when offline). It reports whether
+// the notification was delivered at once.
+func (s *System) Share(ctx context.Context, vault string, to keyring.NodeID) (bool, error) {
 	if to == s.Keyring.NodeID() {
 		return false, fmt.Errorf("%w: that is this node", ErrBadRequest)
 	}
-	acts := []gestalt.Action{gestalt.Clone, gestalt.Pull}
-	if err := s.ACL.SetVault(v.ID().String(), to, acts); err != nil {
-		return false, err
-	}
-	if err := s.ACL.Allow(to, gestalt.Scan); err != nil {
-		return false, err
-	}
-	n, err := s.NewNotification(to, TypeVaultShare, VaultShareData{VaultID: v.ID().String(), VaultName: v.Name(), Actions: acts})
+	sent, err := s.ShareWith(ctx, vault, gestalt.NodeVertex(to))
+	return sent[to], err
+}
+
+// ShareWith shares a vault with a whole gestalt: every node linked to the
+// vertex, now or later, may clone and pull it (gestalt.Self: our own linked
+// devices). Each node of the gestalt gets a notification; the result says
+// which were delivered at once.
+func (s *System) ShareWith(ctx context.Context, vault string, v gestalt.Vertex) (map[keyring.NodeID]bool, error) {
+	vt, err := s.Vaults.Vault(vault)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return s.Send(ctx, n)
+	acts := []gestalt.Action{gestalt.Clone, gestalt.Pull}
+	if err := s.ACL.SetVaultFor(vt.ID().String(), v, acts); err != nil {
+		return nil, err
+	}
+	target := v
+	if v == gestalt.Self {
+		target = gestalt.NodeVertex(s.Keyring.NodeID())
+	} else if err := s.ACL.AllowVertex(v, gestalt.Scan); err != nil {
+		return nil, err
+	}
+	sent := map[keyring.NodeID]bool{}
+	for _, m := range s.Gestalts.Gestalt(target) {
+		id, ok := m.Node()
+		if !ok || id == s.Keyring.NodeID() {
+			continue
+		}
+		n, err := s.NewNotification(id, TypeVaultShare, VaultShareData{VaultID: vt.ID().String(), VaultName: vt.Name(), Actions: acts})
+		if err != nil {
+			return sent, err
+		}
+		ok, err = s.Send(ctx, n)
+		if err != nil {
+			return sent, err
+		}
+		sent[id] = ok
+	}
+	return sent, nil
 }
 
 // Unshare revokes a node's clone and pull permissions on a vault.
 func (s *System) Unshare(vault string, from keyring.NodeID) error {
-	v, err := s.Vaults.Vault(vault)
+	return s.UnshareWith(vault, gestalt.NodeVertex(from))
+}
+
+// UnshareWith revokes what a vertex (or Self) was given on a vault.
+func (s *System) UnshareWith(vault string, v gestalt.Vertex) error {
+	vt, err := s.Vaults.Vault(vault)
 	if err != nil {
 		return err
 	}
-	return s.ACL.SetVault(v.ID().String(), from, nil)
+	return s.ACL.SetVaultFor(vt.ID().String(), v, nil)
+}
+
+// inOurGestalt reports whether a node is linked to us.
+func (s *System) inOurGestalt(id keyring.NodeID) bool {
+	for _, m := range s.Gestalts.Gestalt(gestalt.NodeVertex(s.Keyring.NodeID())) {
+		if m == gestalt.NodeVertex(id) {
+			return true
+		}
+	}
+	return false
 }
 
 // visibleVault resolves a vault (by ID, or by name) that the caller may
@@ -141,7 +181,7 @@ func (s *System) handleScan(ctx context.Context, from Peer, body json.RawMessage
 	if err := decodeBody(body, &struct{}{}); err != nil {
 		return nil, err
 	}
-	if !s.ACL.Allowed(from.ID, gestalt.Scan) {
+	if !s.ACL.Allowed(from.ID, gestalt.Scan) && !s.inOurGestalt(from.ID) {
 		return nil, fmt.Errorf("%w: you may not scan this node", ErrPermission)
 	}
 	vs, err := s.ACL.VaultsOf(from.ID)
@@ -241,8 +281,12 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 		data = io.MultiWriter(sink, progress)
 	}
 	var resp fetchResponse
-	err := s.Node.Call(ctx, from, "vaults.fetch", fetchRequest{VaultID: v.ID().String(), Have: Hash(v.Head())}, &resp, data)
+	have := v.Head()
+	err := s.Node.Call(ctx, from, "vaults.fetch", fetchRequest{VaultID: v.ID().String(), Have: Hash(have)}, &resp, data)
 	if err = sink.finish(err); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return st, diverged(v, from, have)
+		}
 		return st, err
 	}
 	st = FetchStats{Head: resp.Head.Git(), Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
@@ -251,11 +295,17 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 	}
 	if err := v.FastForward(st.Head, false); err != nil {
 		if errors.Is(err, vaultstore.ErrNotDescendant) {
-			return st, fmt.Errorf("%w: %v (merging diverged replicas comes later)", ErrConflict, err)
+			return st, diverged(v, from, have)
 		}
-		return st, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return st, fmt.Errorf("%w: the pack from %s does not hold everything its head %s needs: %v", ErrBadRequest, from, st.Head, err)
 	}
 	return st, nil
+}
+
+// diverged is the error of a fetch whose history does not contain ours.
+func diverged(v *vaultstore.Vault, from keyring.NodeID, have plumbing.Hash) error {
+	return fmt.Errorf("%w: vault %s: the history at %s does not contain this replica's head %s "+
+		"(merging diverged replicas comes later)", ErrConflict, v.Name(), from, have)
 }
 
 // Clone makes a local replica of a vault another node shares with us.

@@ -132,7 +132,7 @@ func TestShareCloneFollow(t *testing.T) {
 }
 
 func TestFetchSendsOnlyTheChange(t *testing.T) {
-	a, b := newSys(t), newSys(t)
+	a, b := newSys(t), newSysEvery(t, time.Hour)
 	a.meet(t, b)
 	v, _ := a.Vaults.Create("big")
 	if _, err := v.Update(vaultstore.CommitOptions{}, func(tx *vaultstore.Tx) error {
@@ -153,7 +153,7 @@ func TestFetchSendsOnlyTheChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	clone := st.Bytes
-	b.repl.stop() // pull by hand below
+	a.repl.stop() // no announcement: b pulls by hand below
 	writeFile(t, v, "c/f0a", "changed")
 	st, err = b.Pull(ctx(t), r.Name(), nil)
 	if err != nil {

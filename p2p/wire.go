@@ -50,6 +50,9 @@ func writeFrame(w io.Writer, kind byte, payload []byte) error {
 func readFrame(r io.Reader) (frame, error) {
 	var hdr [6]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return frame{}, fmt.Errorf("%w: truncated frame header", ErrBadRequest)
+		}
 		return frame{}, err
 	}
 	return readPayload(r, hdr)
@@ -74,7 +77,10 @@ func readPayload(r io.Reader, hdr [6]byte) (frame, error) {
 	}
 	p := make([]byte, n)
 	if _, err := io.ReadFull(r, p); err != nil {
-		return frame{}, fmt.Errorf("%w: truncated frame", ErrBadRequest)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return frame{}, fmt.Errorf("%w: truncated frame", ErrBadRequest)
+		}
+		return frame{}, err // the stream failed: the caller tells
 	}
 	return frame{kind: kind, payload: p}, nil
 }
