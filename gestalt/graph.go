@@ -223,3 +223,20 @@ func (g *Graph) All() ([][]Vertex, error) {
 	}
 	return out, nil
 }
+
+// AddDeclare records that v declares w (a doubly signed link we hold),
+// until v's own chain is discovered again.
+func (g *Graph) AddDeclare(v, w Vertex) error {
+	r, err := g.get(v)
+	if err != nil {
+		return err
+	}
+	var decl []Vertex
+	if r != nil {
+		if containsVertex(r.Declares, w) {
+			return nil
+		}
+		decl = r.Declares
+	}
+	return g.Set(v, append(decl, w))
+}

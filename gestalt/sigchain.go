@@ -250,3 +250,7 @@ func Identities(es []Entry) []Claim {
 	}
 	return out
 }
+
+// SignedBytes returns what a claim's signatures cover, for a node that
+// checks one half of a claim before countersigning.
+func SignedBytes(c Claim) []byte { return c.signedBytes() }

@@ -28,6 +28,10 @@ type System struct {
 	inbox  *kvstore.Bucket
 	outbox *kvstore.Bucket
 
+	provMu    sync.Mutex
+	providers map[string]gestalt.Provider
+	disc      *discovery
+
 	Node *Node // nil while offline
 
 	repl     *replicator
@@ -65,6 +69,9 @@ func (s *System) Start(o StartOptions) error {
 	n.RegisterNodeMethods()
 	s.registerNotifications()
 	s.registerVaultMethods()
+	s.registerGestaltMethods()
+	s.disc = newDiscovery(s)
+	_ = s.RefreshSelf()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	if o.FollowInterval <= 0 {
@@ -76,7 +83,8 @@ func (s *System) Start(o StartOptions) error {
 	for _, seed := range o.Seeds {
 		_ = s.Graph.Add(seed)
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go func() { defer s.wg.Done(); s.disc.loop(ctx) }()
 	go func() { defer s.wg.Done(); s.contactSeeds(ctx, o.Seeds) }()
 	go func() { defer s.wg.Done(); s.outboxLoop(ctx) }()
 	go func() { defer s.wg.Done(); s.repl.loop(ctx) }()
