@@ -158,7 +158,9 @@ func (a *ACL) Disallow(id keyring.NodeID, act Action) error {
 }
 
 // Permissions returns the gestalt actions of a node's gestalt.
-func (a *ACL) Permissions(id keyring.NodeID) ([]Action, error) { return a.PermissionsOf(NodeVertex(id)) }
+func (a *ACL) Permissions(id keyring.NodeID) ([]Action, error) {
+	return a.PermissionsOf(NodeVertex(id))
+}
 
 // Allowed reports whether a node's gestalt has a gestalt action. Errors deny.
 func (a *ACL) Allowed(id keyring.NodeID, act Action) bool {

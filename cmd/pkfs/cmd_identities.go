@@ -12,19 +12,19 @@ import (
 func newIdentitiesCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "identities",
-		Usage: "trust and permissions of other nodes",
-		Subcommands: []*cli.Command{
-			{Name: "trust", Usage: "accept the node's notifications (the notify permission)", ArgsUsage: "NODEID",
+		Usage: "trust and permissions of other nodes and gestalts; identities; discovery",
+		Subcommands: append([]*cli.Command{
+			{Name: "trust", Usage: "accept the notifications of a node's gestalt (the notify permission)", ArgsUsage: "NODEID|PROVIDER:IDENTITY",
 				Action: withArgs(1, func(c *cli.Context, p printer) error { return runPermission(c, p, "identities.trust") })},
-			{Name: "untrust", Usage: "stop accepting the node's notifications", ArgsUsage: "NODEID",
+			{Name: "untrust", Usage: "stop accepting the node's notifications", ArgsUsage: "NODEID|PROVIDER:IDENTITY",
 				Action: withArgs(1, func(c *cli.Context, p printer) error { return runPermission(c, p, "identities.untrust") })},
-			{Name: "allow", Usage: "grant a permission: notify, scan or claim", ArgsUsage: "NODEID ACTION",
+			{Name: "allow", Usage: "grant a gestalt a permission: notify, scan or claim", ArgsUsage: "NODEID|PROVIDER:IDENTITY ACTION",
 				Action: withArgs(2, func(c *cli.Context, p printer) error { return runPermission(c, p, "identities.allow") })},
-			{Name: "disallow", Usage: "revoke a permission: notify, scan or claim", ArgsUsage: "NODEID ACTION",
+			{Name: "disallow", Usage: "revoke a permission from a whole gestalt", ArgsUsage: "NODEID|PROVIDER:IDENTITY ACTION",
 				Action: withArgs(2, func(c *cli.Context, p printer) error { return runPermission(c, p, "identities.disallow") })},
-			{Name: "permissions", Usage: "show a node's permissions", ArgsUsage: "NODEID",
+			{Name: "permissions", Usage: "show the permissions of a node's gestalt", ArgsUsage: "NODEID|PROVIDER:IDENTITY",
 				Action: withArgs(1, func(c *cli.Context, p printer) error { return runPermission(c, p, "identities.permissions") })},
-		},
+		}, gestaltCommands()...),
 	}
 }
 

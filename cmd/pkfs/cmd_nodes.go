@@ -20,6 +20,8 @@ func newNodesCommand() *cli.Command {
 			{Name: "ping", Usage: "check that a node answers (needs an agent)", ArgsUsage: "NODEID", Action: withArgs(1, runNodesPing)},
 			{Name: "getall", Usage: "list every known node", ArgsUsage: " ", Action: withArgs(0, runNodesGetall)},
 			{Name: "connections", Usage: "list live connections (needs an agent)", ArgsUsage: " ", Action: withArgs(0, runNodesConnections)},
+			{Name: "claim", Usage: "link this node with a node that invited it: one gestalt (needs an agent)", ArgsUsage: "NODEID",
+				Action: withArgs(1, runNodesClaim)},
 			{Name: "find", Usage: "look a node up through known nodes, Kademlia style (needs an agent)", ArgsUsage: "NODEID",
 				Action: withArgs(1, runNodesFind)},
 		},

@@ -17,9 +17,12 @@ import (
 
 func shareCommands() []*cli.Command {
 	return []*cli.Command{
-		{Name: "share", Usage: "let a node clone and pull a vault (and scan us); it gets a signed notification",
-			ArgsUsage: "VAULT NODEID", Action: withArgs(2, runVaultsShare)},
-		{Name: "unshare", Usage: "stop a node's clones and pulls of a vault", ArgsUsage: "VAULT NODEID",
+		{Name: "share", Usage: "let a node's gestalt clone and pull a vault (and scan us); its nodes get a signed notification",
+			ArgsUsage: "VAULT NODEID|PROVIDER:IDENTITY", Description: "With --gestalt self (and no NODEID), every node linked " +
+				"to this one sees the vault by scan, without a share per device.",
+			Flags:  []cli.Flag{&cli.StringFlag{Name: "gestalt", Usage: "share with a gestalt by name: only `self` (our own devices)"}},
+			Action: withArgRange(1, 2, runVaultsShare)},
+		{Name: "unshare", Usage: "stop a gestalt's clones and pulls of a vault", ArgsUsage: "VAULT NODEID|PROVIDER:IDENTITY|self",
 			Action: withArgs(2, runVaultsUnshare)},
 		{Name: "permissions", Usage: "which nodes may clone or pull a vault", ArgsUsage: "VAULT",
 			Action: withArgs(1, runVaultsPermissions)},
@@ -33,8 +36,19 @@ func shareCommands() []*cli.Command {
 }
 
 func runVaultsShare(c *cli.Context, p printer) error {
+	target := c.Args().Get(1)
+	switch g := c.String("gestalt"); {
+	case g != "" && g != "self":
+		return usageErrorf("--gestalt takes only self")
+	case g == "self" && target != "":
+		return usageErrorf("give a NODEID or --gestalt self, not both")
+	case g == "self":
+		target = "self"
+	case target == "":
+		return usageErrorf("share takes VAULT NODEID|PROVIDER:IDENTITY, or VAULT --gestalt self")
+	}
 	var res agent.ShareResult
-	if err := call(c, "vaults.share", agent.ShareParams{Vault: c.Args().Get(0), NodeID: c.Args().Get(1)}, nil, nil, &res); err != nil {
+	if err := call(c, "vaults.share", agent.ShareParams{Vault: c.Args().Get(0), NodeID: target}, nil, nil, &res); err != nil {
 		return err
 	}
 	return p.Print(res, func(w io.Writer) {

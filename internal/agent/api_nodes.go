@@ -128,22 +128,23 @@ func init() {
 		if err := decode(c, &p); err != nil {
 			return nil, err
 		}
-		id, err := parseNode(p.NodeID)
+		v, err := gestalt.ParseVertex(p.NodeID)
 		if err != nil {
 			return nil, err
 		}
-		acts, err := s.P2P.ACL.Permissions(id)
-		return PermissionsResult{NodeID: id.String(), Actions: acts}, err
+		acts, err := s.P2P.ACL.PermissionsOf(v)
+		return PermissionsResult{NodeID: v.Display(), Actions: acts}, err
 	})
 }
 
-// setPermission grants or revokes act (or the action named in the call).
+// setPermission grants or revokes act (or the action named in the call) to
+// the gestalt of a node or identity.
 func (s *Service) setPermission(c *Call, act gestalt.Action, allow bool) (any, error) {
 	var p PermissionParams
 	if err := decode(c, &p); err != nil {
 		return nil, err
 	}
-	id, err := parseNode(p.NodeID)
+	v, err := gestalt.ParseVertex(p.NodeID)
 	if err != nil {
 		return nil, err
 	}
@@ -153,13 +154,13 @@ func (s *Service) setPermission(c *Call, act gestalt.Action, allow bool) (any, e
 		}
 	}
 	if allow {
-		err = s.P2P.ACL.Allow(id, act)
+		err = s.P2P.ACL.AllowVertex(v, act)
 	} else {
-		err = s.P2P.ACL.Disallow(id, act)
+		err = s.P2P.ACL.DisallowVertex(v, act)
 	}
 	if err != nil {
 		return nil, err
 	}
-	acts, err := s.P2P.ACL.Permissions(id)
-	return PermissionsResult{NodeID: id.String(), Actions: acts}, err
+	acts, err := s.P2P.ACL.PermissionsOf(v)
+	return PermissionsResult{NodeID: v.Display(), Actions: acts}, err
 }

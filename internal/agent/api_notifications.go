@@ -58,8 +58,14 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		ok, err := s.P2P.Send(ctx, n)
-		return NotifySendResult{Delivered: ok, Queued: !ok && err == nil}, err
+		switch d, err := s.P2P.Deliver(ctx, n); d {
+		case p2p.Delivered:
+			return NotifySendResult{Delivered: true}, nil
+		case p2p.Refused:
+			return nil, fmt.Errorf("%s refused the notification (it was dropped): %w", id, err)
+		default:
+			return NotifySendResult{Queued: err == nil}, err
+		}
 	})
 	register("notifications.read", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p NotifyReadParams

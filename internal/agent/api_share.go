@@ -9,10 +9,18 @@ import (
 	"github.com/pkfs/pkfs/p2p"
 )
 
-// ShareParams name a vault and a node.
+// ShareParams name a vault and a node (or, for share and unshare, a
+// PROVIDER:IDENTITY, or "self" for our own linked devices).
 type ShareParams struct {
 	Vault  string `json:"vault"`
 	NodeID string `json:"nodeId,omitempty"`
+}
+
+func parseShareTarget(s string) (gestalt.Vertex, error) {
+	if s == "self" {
+		return gestalt.Self, nil
+	}
+	return gestalt.ParseVertex(s)
 }
 
 // ShareResult is the result of vaults.share.
@@ -41,26 +49,33 @@ func init() {
 		if err := decode(c, &p); err != nil {
 			return nil, err
 		}
-		id, err := parseNode(p.NodeID)
+		v, err := parseShareTarget(p.NodeID)
 		if err != nil {
 			return nil, err
 		}
-		ok, err := s.P2P.Share(ctx, p.Vault, id)
+		if id, ok := v.Node(); ok && id == s.Node.Keyring.NodeID() {
+			return nil, Errorf(KindInvalid, "that is this node")
+		}
+		sent, err := s.P2P.ShareWith(ctx, p.Vault, v)
 		if err != nil {
 			return nil, err
 		}
-		return ShareResult{Vault: p.Vault, NodeID: id.String(), Delivered: ok}, nil
+		all := len(sent) > 0
+		for _, ok := range sent {
+			all = all && ok
+		}
+		return ShareResult{Vault: p.Vault, NodeID: v.Display(), Delivered: all}, nil
 	})
 	register("vaults.unshare", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p ShareParams
 		if err := decode(c, &p); err != nil {
 			return nil, err
 		}
-		id, err := parseNode(p.NodeID)
+		v, err := parseShareTarget(p.NodeID)
 		if err != nil {
 			return nil, err
 		}
-		return struct{}{}, s.P2P.Unshare(p.Vault, id)
+		return struct{}{}, s.P2P.UnshareWith(p.Vault, v)
 	})
 	register("vaults.permissions", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p ShareParams

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"os"
 
+	"github.com/pkfs/pkfs/gestalt"
 	"github.com/pkfs/pkfs/internal/cryptocore"
 	"github.com/pkfs/pkfs/internal/kvstore"
 	"github.com/pkfs/pkfs/internal/node"
 	"github.com/pkfs/pkfs/keyring"
-	"github.com/pkfs/pkfs/gestalt"
 	"github.com/pkfs/pkfs/p2p"
 	"github.com/pkfs/pkfs/vaultstore"
 )

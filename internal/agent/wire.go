@@ -84,7 +84,10 @@ func (f *frameWriter) Write(p []byte) (int, error) {
 		n += c
 		p = p[c:]
 	}
-	return n, nil
+	if fl, ok := f.w.(interface{ Flush() error }); ok {
+		f.err = fl.Flush() // streamed output reaches the caller as it is written
+	}
+	return n, f.err
 }
 
 // wireError is the JSON of an error frame.

@@ -23,8 +23,8 @@ var adPrefix = []byte("pkfs kv v1")
 
 // Bucket is a named set of entries sealed under one key.
 type Bucket struct {
-	db     *DB
-	name   string
+	db   *DB
+	name string
 	tag  [tagSize]byte
 	aead *cryptocore.AEAD
 	mac  *cryptocore.MACer
