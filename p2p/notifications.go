@@ -86,29 +86,64 @@ func (s *System) NewNotification(to keyring.NodeID, typ string, data any) (Notif
 	return n, err
 }
 
+// Delivery says what became of a notification when it was sent.
+type Delivery int
+
+// Deliveries.
+const (
+	// Queued: it waits in the outbox and is retried, with backoff, while
+	// the node cannot be reached (or while no agent runs).
+	Queued Delivery = iota
+	// Delivered: the node stored it.
+	Delivered
+	// Refused: the node refused it for good (it does not trust us, or the
+	// notification is invalid); it was dropped from the outbox.
+	Refused
+)
+
 // Send queues a notification in the outbox and, when online, tries to
-// deliver it at once. It reports whether it was delivered now.
+// deliver it at once. It reports whether it was delivered now; a refusal
+// is not an error here (see Deliver).
 func (s *System) Send(ctx context.Context, n Notification) (bool, error) {
+	d, err := s.Deliver(ctx, n)
+	if d == Refused {
+		return false, nil
+	}
+	return d == Delivered, err
+}
+
+// Deliver queues a notification in the outbox and, when online, tries to
+// deliver it at once. A refusal is reported as Refused with the peer's
+// reason; the error is for failures to queue it at all.
+func (s *System) Deliver(ctx context.Context, n Notification) (Delivery, error) {
 	if c, _ := s.outbox.Count(); c >= OutboxCap {
-		return false, fmt.Errorf("%w: the outbox holds %d notifications", ErrTooLarge, c)
+		return Queued, fmt.Errorf("%w: the outbox holds %d notifications", ErrTooLarge, c)
 	}
 	item := outboxItem{Notification: n, Next: time.Now()}
 	b, _ := json.Marshal(item)
 	if err := s.outbox.Put([]byte(n.ID), b, true); err != nil {
-		return false, err
+		return Queued, err
 	}
 	if !s.Online() {
-		return false, nil
+		return Queued, nil
 	}
-	err := s.deliver(ctx, &item)
-	return err == nil, nil
+	switch err := s.deliver(ctx, &item); {
+	case err == nil:
+		return Delivered, nil
+	case refusedForGood(err):
+		return Refused, err
+	default:
+		return Queued, nil
+	}
 }
+
+func refusedForGood(err error) bool { return errors.Is(err, ErrPermission) || errors.Is(err, ErrBadRequest) }
 
 // deliver sends one outbox item; it drops the item when delivered or
 // refused for good, and reschedules it with backoff otherwise.
 func (s *System) deliver(ctx context.Context, item *outboxItem) error {
 	err := s.Node.Call(ctx, item.Notification.To, "notifications.send", item.Notification, nil, nil)
-	if err == nil || errors.Is(err, ErrPermission) || errors.Is(err, ErrBadRequest) {
+	if err == nil || refusedForGood(err) {
 		if err != nil {
 			logf("notification %s refused by %s", item.Notification.ID, item.Notification.To)
 		}

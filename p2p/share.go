@@ -340,6 +340,9 @@ func (s *System) Clone(ctx context.Context, from keyring.NodeID, ref string, pro
 		_ = s.Vaults.Delete(name)
 		return nil, st, err
 	}
+	if s.repl != nil {
+		s.repl.setBehind(v.ID(), 0)
+	}
 	return v, st, nil
 }
 
