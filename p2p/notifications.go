@@ -137,7 +137,9 @@ func (s *System) Deliver(ctx context.Context, n Notification) (Delivery, error) 
 	}
 }
 
-func refusedForGood(err error) bool { return errors.Is(err, ErrPermission) || errors.Is(err, ErrBadRequest) }
+func refusedForGood(err error) bool {
+	return errors.Is(err, ErrPermission) || errors.Is(err, ErrBadRequest)
+}
 
 // deliver sends one outbox item; it drops the item when delivered or
 // refused for good, and reschedules it with backoff otherwise.
