@@ -192,7 +192,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		return nil, nil, 0, errno("create", err)
 	}
 	if snap, err := v.Snapshot(""); err == nil {
-		if ent, err := snap.Stat(p); err == nil {
+		if ent, err := statEntry(snap, p); err == nil {
 			if flags&syscall.O_EXCL != 0 {
 				return nil, nil, 0, syscall.EEXIST
 			}

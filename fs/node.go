@@ -139,7 +139,7 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*go
 	if e != 0 {
 		return nil, e
 	}
-	ent, err := snap.Stat(joinPath(dir, name))
+	ent, err := statEntry(snap, joinPath(dir, name))
 	if err != nil {
 		return nil, errno("lookup", err)
 	}
@@ -164,7 +164,7 @@ func (n *node) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOu
 	if e != 0 {
 		return e
 	}
-	ent, err := snap.Stat(p)
+	ent, err := statEntry(snap, p)
 	if err != nil {
 		return errno("getattr", err)
 	}
@@ -188,7 +188,7 @@ func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	if e != 0 {
 		return nil, e
 	}
-	es, err := snap.ReadDir(dir)
+	es, err := snap.ReadDirNames(dir) // names and types are all it needs
 	if err != nil {
 		return nil, errno("readdir", err)
 	}
