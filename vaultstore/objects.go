@@ -26,6 +26,10 @@ const (
 	prefixSize  = 16
 )
 
+// maxFileSize is MaxFileSize, lowered by tests of the limit so that they
+// need not stream a GiB.
+var maxFileSize int64 = MaxFileSize
+
 // objMeta is the decoded meta entry of an object.
 type objMeta struct {
 	typ     plumbing.ObjectType
@@ -247,8 +251,8 @@ const chunkBatchBytes = 4 << 20
 // stored chunks. Chunks are written unsynced; the caller's commit batch
 // (synced or not) orders them before the ref.
 func (o *objStore) writeObject(t plumbing.ObjectType, r io.Reader, size int64) (*pendingObject, error) {
-	if size > MaxFileSize {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, MaxFileSize)
+	if size > maxFileSize {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, maxFileSize)
 	}
 	head := make([]byte, InlineLimit+1)
 	n, err := io.ReadFull(r, head)
@@ -297,8 +301,8 @@ func (o *objStore) writeChunks(prefix []byte, r io.Reader, hs hash.Hash) (int64,
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
 			total += int64(n)
-			if total > MaxFileSize {
-				return total, i, fmt.Errorf("%w: over %d bytes", ErrTooLarge, MaxFileSize)
+			if total > maxFileSize {
+				return total, i, fmt.Errorf("%w: over %d bytes", ErrTooLarge, maxFileSize)
 			}
 			if hs != nil {
 				hs.Write(buf[:n])
