@@ -23,7 +23,7 @@ var ranks = map[string]int{
 	"internal/kvstore":    1,
 	"internal/node":       2,
 	"vaultstore":          2,
-	"gestalt":             2,
+	"gestalt":             2, // with gestalt/github and its fake, gestalt/github/githubtest
 	"fs":                  3,
 	"p2p":                 3,
 	"internal/agent":      4,
@@ -31,6 +31,7 @@ var ranks = map[string]int{
 	"integration":         6,
 	"internal/layers":     6,
 	"internal/benchmount": 6, // a benchmark program: imports nothing of the module
+	"internal/githubfake": 6, // a test program: the fake GitHub for integration tests
 }
 
 // cipherOwner is the only package that may import cipher implementations.
@@ -169,6 +170,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		{m + "internal/agent", m + "cmd/pkfs", true},
 		{m + "integration", m + "cmd/pkfs", false},
 		{m + "keyring", "github.com/syndtr/goleveldb/leveldb", false},
+		{m + "gestalt/github", m + "gestalt", false},
+		{m + "gestalt/github", m + "p2p", true},
+		{m + "internal/githubfake", m + "gestalt/github/githubtest", false},
 	} {
 		if got := layerViolation(tc.from, tc.to) != ""; got != tc.bad {
 			t.Errorf("%s -> %s: violation=%v, want %v", tc.from, tc.to, got, tc.bad)

@@ -40,7 +40,7 @@ func (s *Server) SetDeviceFlow(interval, expiresIn time.Duration) {
 // Approve approves a pending user code as login (created if need be): the
 // next poll gets a token of login.
 func (s *Server) Approve(userCode, login string) error {
-	if !validLogin(login) {
+	if !ValidLogin(login) {
 		return errors.New("githubtest: not a GitHub login")
 	}
 	return s.withCode(userCode, func(d *device) { d.login = s.addUser(login).login })

@@ -62,7 +62,7 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("POST /_fake/users", func(w http.ResponseWriter, r *http.Request) {
 		login := r.FormValue("login")
-		if !validLogin(login) {
+		if !ValidLogin(login) {
 			fail(w, http.StatusUnprocessableEntity, "not a GitHub login")
 			return
 		}

@@ -124,12 +124,13 @@ func (s *Server) Close() {
 
 var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*$`)
 
-func validLogin(s string) bool { return len(s) <= 39 && loginRE.MatchString(s) }
+// ValidLogin reports whether GitHub would accept s as a login.
+func ValidLogin(s string) bool { return len(s) <= 39 && loginRE.MatchString(s) }
 
 // AddUser creates the user login if it does not exist and returns a new
 // token of that user. It panics on a login GitHub would refuse.
 func (s *Server) AddUser(login string) string {
-	if !validLogin(login) {
+	if !ValidLogin(login) {
 		panic(fmt.Sprintf("githubtest: %q is not a GitHub login", login))
 	}
 	s.mu.Lock()
@@ -157,7 +158,7 @@ func (s *Server) tokenFor(u *user) string {
 // AddGist creates a gist of login (created if need be) with the given
 // files (name to content) and returns its ID.
 func (s *Server) AddGist(login string, public bool, files map[string]string) string {
-	if !validLogin(login) {
+	if !ValidLogin(login) {
 		panic(fmt.Sprintf("githubtest: %q is not a GitHub login", login))
 	}
 	s.mu.Lock()
