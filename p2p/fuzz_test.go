@@ -151,18 +151,26 @@ func FuzzDecodeError(f *testing.F) {
 // bodyTypes are the request bodies the handlers decode, and the response
 // bodies callers decode, by method.
 var bodyTypes = map[string]func() any{
-	"hello":              func() any { return new(helloBody) },
-	"nodes.closest":      func() any { return new(struct{ Target keyring.NodeID `json:"target"` }) },
+	"hello": func() any { return new(helloBody) },
+	"nodes.closest": func() any {
+		return new(struct {
+			Target keyring.NodeID `json:"target"`
+		})
+	},
 	"nodes.closest resp": func() any { return new([]NodeAddress) },
 	"notifications.send": func() any { return new(Notification) },
-	"vaults.info":        func() any { return new(struct{ Vault string `json:"vault"` }) },
-	"vaults.info resp":   func() any { return new(VaultInfo) },
-	"vaults.fetch":       func() any { return new(fetchRequest) },
-	"vaults.fetch resp":  func() any { return new(fetchResponse) },
-	"vaults.changed":     func() any { return new(changedRequest) },
-	"vaults.scan resp":   func() any { return new([]ScanItem) },
-	"gestalts.link":      func() any { return new(gestalt.Claim) },
-	"empty":              func() any { return new(struct{}) },
+	"vaults.info": func() any {
+		return new(struct {
+			Vault string `json:"vault"`
+		})
+	},
+	"vaults.info resp":  func() any { return new(VaultInfo) },
+	"vaults.fetch":      func() any { return new(fetchRequest) },
+	"vaults.fetch resp": func() any { return new(fetchResponse) },
+	"vaults.changed":    func() any { return new(changedRequest) },
+	"vaults.scan resp":  func() any { return new([]ScanItem) },
+	"gestalts.link":     func() any { return new(gestalt.Claim) },
+	"empty":             func() any { return new(struct{}) },
 }
 
 // FuzzDecodeBody decodes the input as every body type: no panic, and what
