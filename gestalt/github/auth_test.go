@@ -114,6 +114,7 @@ func TestDeviceFlowEnds(t *testing.T) {
 
 // The device code's lifetime runs out on the real clock.
 func TestDeviceFlowTimesOut(t *testing.T) {
+	t.Parallel()
 	s, p := fake(t, 5*time.Second)
 	s.SetDeviceFlow(time.Second, time.Second)
 	p.sleep = func(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, 400*time.Millisecond) }

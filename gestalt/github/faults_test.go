@@ -61,7 +61,8 @@ func ops(t *testing.T, s *githubtest.Server, p *Provider) (list []op, tok string
 func TestTimeouts(t *testing.T) {
 	for _, how := range []string{"client timeout", "context deadline"} {
 		t.Run(how, func(t *testing.T) {
-			clientTimeout := 300 * time.Millisecond
+			t.Parallel()
+			clientTimeout := 250 * time.Millisecond
 			if how == "context deadline" {
 				clientTimeout = 0
 			}
@@ -72,7 +73,7 @@ func TestTimeouts(t *testing.T) {
 				s.SetFault(githubtest.Hang, o.ep)
 				ctx := ctxT(t)
 				if how == "context deadline" {
-					c, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+					c, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 					defer cancel()
 					ctx = c
 				}
