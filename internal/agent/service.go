@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"os"
+
+	"github.com/pkfs/pkfs/gestalt/github"
 	"github.com/pkfs/pkfs/internal/node"
 	"github.com/pkfs/pkfs/p2p"
 	"github.com/pkfs/pkfs/vaultstore"
@@ -19,7 +22,17 @@ func NewService(n *node.Node) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Node: n, Vaults: vs, P2P: p2p.NewSystem(n.Keyring, n.DB, vs)}, nil
+	sys := p2p.NewSystem(n.Keyring, n.DB, vs)
+	sys.SetProviders(github.New(githubConfig()))
+	return &Service{Node: n, Vaults: vs, P2P: sys}, nil
+}
+
+// githubConfig reads where GitHub is: PKFS_GITHUB_URL, PKFS_GITHUB_API_URL
+// and PKFS_GITHUB_CLIENT_ID override the defaults (tests point them at a
+// local fake; a GitHub Enterprise server works the same way).
+func githubConfig() github.Config {
+	return github.Config{WebURL: os.Getenv("PKFS_GITHUB_URL"), APIURL: os.Getenv("PKFS_GITHUB_API_URL"),
+		ClientID: os.Getenv("PKFS_GITHUB_CLIENT_ID")}
 }
 
 // Close closes everything the service opened, and the node.
