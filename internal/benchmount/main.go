@@ -36,6 +36,7 @@ func main() {
 		work      = flag.String("work", "", "where to put every target (default: a new directory in TMPDIR)")
 		profDir   = flag.String("cpuprofile", "", "write a CPU profile of every pkfs agent into this directory")
 		quick     = flag.Bool("quick", false, "small sizes, to check that the bench itself works")
+		only      = flag.String("targets", "plain,gocryptfs,pkfs", "which targets to measure")
 		skipMount = flag.Bool("skip-mount-time", false, "skip the mount-time workload (it populates 100,000 files)")
 		one       = flag.String("one", "", "run only this workload in -dir and print its figure: "+strings.Join(oneNames(), ", "))
 		oneDir    = flag.String("dir", "", "the directory for -one")
@@ -55,12 +56,15 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*pkfsBin, *gocrypt, *gcNote, *work, *profDir, *runs, !*skipMount, p); err != nil {
+	if !strings.Contains(*only, "gocryptfs") {
+		*gocrypt, *gcNote = "", "not measured (-targets)"
+	}
+	if err := run(*pkfsBin, *gocrypt, *gcNote, *work, *profDir, *runs, !*skipMount, *only, p); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(pkfsBin, gocrypt, gcNote, work, profDir string, runs int, mountTime bool, p params) error {
+func run(pkfsBin, gocrypt, gcNote, work, profDir string, runs int, mountTime bool, only string, p params) error {
 	bin, err := filepath.Abs(pkfsBin)
 	if err != nil {
 		return err
@@ -85,13 +89,18 @@ func run(pkfsBin, gocrypt, gcNote, work, profDir string, runs int, mountTime boo
 	}
 	env := newBenchEnv(work, p)
 	defer env.close(cleanup)
-	targets := []target{&plainTarget{env: env}}
+	var targets []target
+	if strings.Contains(only, "plain") {
+		targets = append(targets, &plainTarget{env: env})
+	}
 	if gocrypt != "" {
 		targets = append(targets, &gocryptfsTarget{env: env, bin: gocrypt})
 	} else if gcNote == "" {
 		gcNote = "gocryptfs not installed"
 	}
-	targets = append(targets, &pkfsTarget{env: env, bin: bin, profDir: profDir})
+	if strings.Contains(only, "pkfs") {
+		targets = append(targets, &pkfsTarget{env: env, bin: bin, profDir: profDir})
+	}
 	res := newResults()
 	start := time.Now()
 	for r := range runs {
