@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -10,9 +11,9 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,31 +22,39 @@ import (
 	"github.com/pkfs/pkfs/vaultstore"
 )
 
-// fileLedger records, for each file a writer owns, the last version whose
-// close (or fsync, or rename) returned, and the version being written when
-// the agent was killed.
-type fileLedger struct {
-	mu       sync.Mutex
-	acked    map[string]string
-	inflight map[string]string
-	acks     int // acknowledged versions, all rounds
-	landed   int // versions in flight at a kill that were committed
-}
+// The writers of TestMountKillAgent are child processes (this test binary
+// run again with killWriterEnv set), not goroutines: a process that forks
+// while it writes a file lets its child close the inherited descriptor at
+// exec (close-on-exec), and that close is a close to FUSE, so pkfs commits
+// what was written so far, as the design says. The other tests of this
+// binary fork all the time; the writers must not.
+const killWriterEnv = "PKFS_TEST_KILL_WRITER"
 
-func (l *fileLedger) start(p, c string) { l.mu.Lock(); l.inflight[p] = c; l.mu.Unlock() }
-func (l *fileLedger) ack(p, c string) {
-	l.mu.Lock()
-	l.acked[p] = c
-	l.acks++
-	delete(l.inflight, p)
-	l.mu.Unlock()
+func init() {
+	if spec := os.Getenv(killWriterEnv); spec != "" {
+		var dir string
+		var w int
+		var seed uint64
+		if _, err := fmt.Sscan(spec, &dir, &w, &seed); err != nil {
+			fmt.Fprintln(os.Stderr, "bad", killWriterEnv, err)
+			os.Exit(2)
+		}
+		say := func(what, p, c string) {
+			sum := sha256.Sum256([]byte(c))
+			os.Stdout.WriteString(fmt.Sprintf("%s %s %x %d\n", what, p, sum, len(c)))
+		}
+		killWriter(dir, w, rand.New(rand.NewPCG(seed, uint64(w))), say)
+		os.Exit(0)
+	}
 }
 
 // killWriter writes versions of its files until an operation fails (the
-// agent is gone): plain rewrites, fsync'd rewrites, and editor-style saves
-// (temp file, fsync, rename over). Sizes run from a few bytes to several
-// chunks.
-func killWriter(dir string, w int, rng *rand.Rand, l *fileLedger) {
+// agent is gone), saying "start" before it writes a version and "ack" once
+// the close, fsync or rename that makes it durable has returned: plain
+// rewrites, fsync'd rewrites, and editor-style saves (temp file, rename
+// over). Sizes run from a few bytes to several chunks; big contents are
+// written in pieces.
+func killWriter(dir string, w int, rng *rand.Rand, say func(what, p, c string)) {
 	for i := 0; ; i++ {
 		p := filepath.Join(dir, fmt.Sprintf("w%d-f%d", w, rng.IntN(4)))
 		size := rng.IntN(5000)
@@ -54,14 +63,14 @@ func killWriter(dir string, w int, rng *rand.Rand, l *fileLedger) {
 		}
 		head := fmt.Sprintf("writer %d version %d|", w, i)
 		c := head + strings.Repeat(string(rune('a'+i%26)), size)
-		l.start(p, c)
+		say("start", p, c)
 		switch mode := (w + i) % 3; mode {
 		case 0, 1: // rewrite in place; mode 1 fsyncs before closing
 			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 			if err != nil {
 				return
 			}
-			for off := 0; off < len(c); off += 64 << 10 { // in pieces
+			for off := 0; off < len(c); off += 64 << 10 {
 				if _, err := f.WriteString(c[off:min(off+64<<10, len(c))]); err != nil {
 					f.Close()
 					return
@@ -72,8 +81,8 @@ func killWriter(dir string, w int, rng *rand.Rand, l *fileLedger) {
 					f.Close()
 					return
 				}
-				l.ack(p, c)
-				l.start(p, c)
+				say("ack", p, c)
+				say("start", p, c)
 			}
 			if f.Close() != nil {
 				return
@@ -84,8 +93,59 @@ func killWriter(dir string, w int, rng *rand.Rand, l *fileLedger) {
 				return
 			}
 		}
-		l.ack(p, c)
+		say("ack", p, c)
 	}
+}
+
+// version is a content by its hash and length.
+type version struct {
+	sum  string
+	size int
+}
+
+// fileLedger records, for each file, the last version whose close (or
+// fsync, or rename) returned, and the version being written when the agent
+// was killed.
+type fileLedger struct {
+	acked    map[string]version
+	inflight map[string]version
+	acks     int // acknowledged versions, all rounds
+	landed   int // versions in flight at a kill that were committed
+}
+
+// read applies a writer's lines to the ledger.
+func (l *fileLedger) read(t *testing.T, out string) {
+	t.Helper()
+	for _, line := range strings.SplitAfter(out, "\n") {
+		if !strings.HasSuffix(line, "\n") {
+			continue
+		}
+		var what, p string
+		var v version
+		if _, err := fmt.Sscan(line, &what, &p, &v.sum, &v.size); err != nil {
+			t.Fatalf("a writer said %q: %v", line, err)
+		}
+		switch what {
+		case "start":
+			l.inflight[p] = v
+		case "ack":
+			l.acked[p] = v
+			l.acks++
+			delete(l.inflight, p)
+		}
+	}
+}
+
+// startKillWriter starts writer w as a child process.
+func startKillWriter(t *testing.T, dir string, w int, seed uint64) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", killWriterEnv, dir, w, seed))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	noErr(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, &out
 }
 
 // The agent is killed with SIGKILL while files are written through the
@@ -102,23 +162,38 @@ func TestMountKillAgent(t *testing.T) {
 	noErr(t, os.MkdirAll(dir, 0o700))
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 2))
-	l := &fileLedger{acked: map[string]string{}, inflight: map[string]string{}}
+	rng := rand.New(rand.NewPCG(seed, 1000))
+	l := &fileLedger{acked: map[string]version{}, inflight: map[string]version{}}
 	const rounds = 4
 	deadline := time.Now().Add(90 * time.Second)
 	for round := 0; round < rounds && time.Now().Before(deadline); round++ {
-		var wg sync.WaitGroup
-		for w := 0; w < 3; w++ {
-			wg.Add(1)
-			r := rand.New(rand.NewPCG(seed, uint64(round*10+w)))
-			go func() { defer wg.Done(); killWriter(dir, w, r, l) }()
+		type writer struct {
+			cmd *exec.Cmd
+			out *bytes.Buffer
 		}
-		time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
+		var ws []writer
+		for w := 0; w < 3; w++ {
+			cmd, out := startKillWriter(t, dir, w, seed+uint64(round)*1000)
+			ws = append(ws, writer{cmd, out})
+		}
+		time.Sleep(time.Duration(200+rng.IntN(700)) * time.Millisecond)
 		noErr(t, syscall.Kill(st.PID, syscall.SIGKILL))
 		if !waitGone(st.PID, 10*time.Second) {
 			t.Fatalf("round %d: the agent survived SIGKILL", round)
 		}
-		wg.Wait()
+		for _, w := range ws {
+			done := make(chan error, 1)
+			go func() { done <- w.cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("round %d: a writer failed: %v", round, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("round %d: a writer did not stop within 30s of the kill", round)
+			}
+			l.read(t, w.out.String())
+		}
 
 		// a stale mount: the directory answers ENOTCONN; no agent
 		if _, err := os.Stat(mnt); !errors.Is(err, syscall.ENOTCONN) {
@@ -137,9 +212,7 @@ func TestMountKillAgent(t *testing.T) {
 		if c := countMounts(mnt); c != 1 {
 			t.Fatalf("round %d: %d mounts at %s", round, c, mnt)
 		}
-		l.mu.Lock()
 		checked := checkLedger(t, round, l)
-		l.mu.Unlock()
 		n.verify("v")
 		t.Logf("round %d: %d files checked", round, checked)
 	}
@@ -166,7 +239,8 @@ func checkLedger(t *testing.T, round int, l *fileLedger) int {
 		acked, wasAcked := l.acked[p]
 		inflight, inFlight := l.inflight[p]
 		b, err := os.ReadFile(p)
-		got := string(b)
+		sum := sha256.Sum256(b)
+		got := version{hex.EncodeToString(sum[:]), len(b)}
 		switch {
 		case err != nil && os.IsNotExist(err) && !wasAcked:
 			// never acknowledged: absent is fine
@@ -175,8 +249,8 @@ func checkLedger(t *testing.T, round int, l *fileLedger) int {
 		case wasAcked && got == acked, inFlight && got == inflight:
 			checked++
 		default:
-			t.Errorf("round %d: %s holds %d bytes (%.30q), want the acknowledged version (%.30q) or the one in flight (%.30q)",
-				round, filepath.Base(p), len(got), got, acked, inflight)
+			t.Errorf("round %d: %s holds %d bytes (%.30q), want the acknowledged version (%d bytes) or the one in flight (%d bytes)",
+				round, filepath.Base(p), len(b), b, acked.size, inflight.size)
 		}
 		if inFlight && got == inflight && got != acked {
 			l.acked[p] = inflight // it is the version now
