@@ -145,7 +145,7 @@ func (r *replicator) pull(ctx context.Context, id vaultstore.VaultID) {
 	}
 	r.setBehind(id, 0)
 	if st.Commits > 0 {
-		logf("vault %s: pulled %d commits (%d objects) from %s", id, st.Commits, st.Objects, origin)
+		logf("vault %s: pulled %d commits (%d objects, %d bytes) from %s", id, st.Commits, st.Objects, st.Bytes, origin)
 	}
 }
 

@@ -52,3 +52,4 @@ END {
 }' "$out"
 
 scripts/bench_mount.sh # issue 4: the mount vs a plain directory vs gocryptfs
+scripts/bench_p2p.sh # issue 5: replication latency, bytes of a one-file commit, clone time

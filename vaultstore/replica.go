@@ -101,8 +101,10 @@ func (v *Vault) newObjects(a, b plumbing.Hash, add func(plumbing.Hash) bool) err
 	if a == b {
 		return nil
 	}
-	if !add(b) && !a.IsZero() {
-		return nil // this subtree was already walked
+	if !add(b) {
+		// this subtree was already walked, against a tree whose objects
+		// are listed or present: so are all of its own
+		return nil
 	}
 	tb, err := v.tree(b)
 	if err != nil {
