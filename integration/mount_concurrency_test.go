@@ -225,10 +225,12 @@ func TestMountParallelWriters(t *testing.T) {
 	noErr(t, os.Mkdir(filepath.Join(mnt, "v"), 0o700))
 	before := n.commits("v")
 	one := runWriters(t, n, mnt, func(w int) string { return filepath.Join(mnt, "v", fmt.Sprintf("w%d", w)) })
-	// 8 writers × 20 changes, and the CLI's one; bursts may share commits
-	if got := n.commits("v") - before; got < 8 || got > 8*21+1 {
+	// 8 writers × 21 changes, and the CLI's one; bursts may share
+	// commits. (No upper bound: the writers are goroutines of a process
+	// that forks, and a child closing an inherited descriptor at exec is a
+	// close, which commits what is written so far.)
+	if got := n.commits("v") - before; got < 8 {
 		t.Errorf("%d commits for the writers of one vault", got)
-		t.Log(n.mustPkfs("vaults", "log", "v", "--format", "json"))
 	}
 	for w := 0; w < 8; w++ {
 		noErr(t, os.Mkdir(filepath.Join(mnt, fmt.Sprintf("p%d", w)), 0o700))
