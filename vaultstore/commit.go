@@ -211,14 +211,11 @@ func (tx *Tx) serialize(d *txDir, isRoot bool, bt *kvstore.Batch) (plumbing.Hash
 		keep.addTo(tx.v.objs, bt)
 		es = append(es, treeEntry{name: keepName, mode: filemode.Regular, hash: keep.hash})
 	}
-	content := encodeTree(es)
+	content := encodeTree(es) // sorts es
 	if tx.trees == nil {
 		tx.trees = overlay{}
 	}
-	decoded, err := decodeTree(content)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
+	decoded := newTree(es)
 	p, err := tx.v.objs.writeObject(plumbing.TreeObject, strings.NewReader(string(content)), int64(len(content)))
 	if err != nil {
 		return plumbing.ZeroHash, err

@@ -3,6 +3,7 @@ package vaultstore
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -53,45 +54,64 @@ func (v *Vault) diffTrees(a, b plumbing.Hash, prefix string, out *[]diffEntry, o
 		}
 		return prefix + "/" + n
 	}
+	// A merge of the two entry lists, both in git order: no lookups, no
+	// allocation. An entry only in a was removed (or replaced by one of the
+	// other kind), an entry only in b was added.
 	ns := false
-	seen := make(map[string]bool, len(ta.entries))
-	for i := range ta.entries {
-		ea := &ta.entries[i]
-		if ea.name == keepName {
-			continue
+	var replacedDirs []string // directories of a already reported as replaced by a file
+	for i, j := 0, 0; i < len(ta.entries) || j < len(tb.entries); {
+		var ea, eb *treeEntry
+		c := 1
+		if i < len(ta.entries) {
+			ea, c = &ta.entries[i], -1
 		}
-		seen[ea.name] = true
-		eb, ok := tb.find(ea.name)
+		if j < len(tb.entries) {
+			eb = &tb.entries[j]
+			if ea != nil {
+				c = gitCompare(ea, eb)
+			}
+		}
 		switch {
-		case !ok:
+		case c == 0: // the same name and kind on both sides
+			i, j = i+1, j+1
+			switch {
+			case ea.name == keepName:
+			case ea.isDir():
+				if err := v.diffTrees(ea.hash, eb.hash, join(ea.name), out, ov); err != nil {
+					return err
+				}
+			case ea.hash != eb.hash || ea.mode != eb.mode:
+				*out = append(*out, diffEntry{path: join(ea.name), oldHash: ea.hash, newHash: eb.hash})
+			}
+		case c < 0:
+			i++
+			if ea.name == keepName || (ea.isDir() && slices.Contains(replacedDirs, ea.name)) {
+				continue
+			}
 			ns = true
 			if err := v.diffSide(ea, join(ea.name), true, out, ov); err != nil {
 				return err
 			}
-		case ea.isDir() && eb.isDir():
-			if err := v.diffTrees(ea.hash, eb.hash, join(ea.name), out, ov); err != nil {
-				return err
+		default:
+			j++
+			if eb.name == keepName {
+				continue
 			}
-		case ea.isDir() != eb.isDir():
 			ns = true
-			if err := v.diffSide(ea, join(ea.name), true, out, ov); err != nil {
-				return err
+			// A directory replaced by this file sorts after it (as name+"/"):
+			// report its removal first, so that the index entry of the path
+			// is deleted before the file's is written.
+			if !eb.isDir() {
+				if old, ok := ta.findKind(eb.name, filemode.Dir); ok {
+					replacedDirs = append(replacedDirs, old.name)
+					if err := v.diffSide(old, join(old.name), true, out, ov); err != nil {
+						return err
+					}
+				}
 			}
 			if err := v.diffSide(eb, join(eb.name), false, out, ov); err != nil {
 				return err
 			}
-		case ea.hash != eb.hash || ea.mode != eb.mode:
-			*out = append(*out, diffEntry{path: join(ea.name), oldHash: ea.hash, newHash: eb.hash})
-		}
-	}
-	for i := range tb.entries {
-		eb := &tb.entries[i]
-		if eb.name == keepName || seen[eb.name] {
-			continue
-		}
-		ns = true
-		if err := v.diffSide(eb, join(eb.name), false, out, ov); err != nil {
-			return err
 		}
 	}
 	if ns {

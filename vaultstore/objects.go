@@ -234,10 +234,12 @@ func (o *objStore) inlineObject(t plumbing.ObjectType, content []byte) (*pending
 		return o.writeObject(t, bytes.NewReader(content), int64(len(content)))
 	}
 	h := plumbing.ComputeHash(t, content)
-	ok, err := o.has(h)
-	if err != nil {
-		return nil, err
-	}
+	// Only the cache is asked whether the object is stored already: a
+	// store lookup of a new object (nearly every object of a commit) looks
+	// in every level of the database, a cost that grows with the vault,
+	// while writing the meta entry of a small object again is harmless (it
+	// holds the same content).
+	_, ok := o.cache.get(h)
 	return &pendingObject{hash: h, exists: ok,
 		meta: &objMeta{typ: t, size: int64(len(content)), inline: bytes.Clone(content)}}, nil
 }

@@ -2,9 +2,11 @@ package vaultstore
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -23,44 +25,71 @@ func (e *treeEntry) isDir() bool { return e.mode == filemode.Dir }
 // the cache.
 type tree struct {
 	entries []treeEntry // git order
-	index   map[string]int
 }
 
 // emptyTreeHash is the hash of the tree with no entries.
 var emptyTreeHash = plumbing.ComputeHash(plumbing.TreeObject, nil)
 
+// find returns the entry named name: a binary search in git order, where a
+// directory sorts as name+"/" and anything else as name.
 func (t *tree) find(name string) (*treeEntry, bool) {
-	if t.index != nil {
-		i, ok := t.index[name]
-		if !ok {
-			return nil, false
+	if len(t.entries) <= 8 {
+		for i := range t.entries {
+			if t.entries[i].name == name {
+				return &t.entries[i], true
+			}
 		}
-		return &t.entries[i], true
+		return nil, false
 	}
-	for i := range t.entries {
-		if t.entries[i].name == name {
-			return &t.entries[i], true
-		}
+	if e, ok := t.findKind(name, filemode.Regular); ok {
+		return e, true
+	}
+	return t.findKind(name, filemode.Dir)
+}
+
+// findKind returns the directory named name (mode filemode.Dir), or the
+// entry of any other kind named name (any other mode).
+func (t *tree) findKind(name string, mode filemode.FileMode) (*treeEntry, bool) {
+	key := treeEntry{name: name, mode: mode}
+	if i, ok := slices.BinarySearchFunc(t.entries, &key, compareEntry); ok && t.entries[i].name == name {
+		return &t.entries[i], true // (a name with '/' could equal a directory's key)
 	}
 	return nil, false
 }
 
-// gitLess orders entries as git does: a directory sorts as if its name ended
-// with '/'.
-func gitLess(a, b *treeEntry) bool {
-	an, bn := a.name, b.name
-	if a.isDir() {
-		an += "/"
+func compareEntry(e treeEntry, key *treeEntry) int { return gitCompare(&e, key) }
+
+// gitCompare orders entries as git does: a directory sorts as if its name
+// ended with '/'. It allocates nothing: commits sort every tree they write.
+func gitCompare(a, b *treeEntry) int {
+	n := min(len(a.name), len(b.name))
+	if c := strings.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c
 	}
-	if b.isDir() {
-		bn += "/"
-	}
-	return an < bn
+	return cmp.Compare(nameByteAt(a, n), nameByteAt(b, n))
 }
 
-func sortEntries(es []treeEntry) {
-	sort.Slice(es, func(i, j int) bool { return gitLess(&es[i], &es[j]) })
+// nameByteAt is byte i of the entry's name, '/' just past the end of a
+// directory's name, -1 past the end of another name.
+func nameByteAt(e *treeEntry, i int) int {
+	switch {
+	case i < len(e.name):
+		return int(e.name[i])
+	case e.isDir():
+		return '/'
+	}
+	return -1
 }
+
+func gitLess(a, b *treeEntry) bool { return gitCompare(a, b) < 0 }
+
+func sortEntries(es []treeEntry) {
+	slices.SortFunc(es, func(a, b treeEntry) int { return gitCompare(&a, &b) })
+}
+
+// newTree returns the decoded form of entries already in git order (and
+// checked, or written by us).
+func newTree(es []treeEntry) *tree { return &tree{entries: es} }
 
 // encodeTree encodes entries (sorted here) in git's tree format.
 func encodeTree(es []treeEntry) []byte {
@@ -115,20 +144,13 @@ func decodeTree(b []byte) (*tree, error) {
 		}
 		t.entries = append(t.entries, e)
 	}
-	if len(t.entries) > 16 {
-		t.index = make(map[string]int, len(t.entries))
-		for i, e := range t.entries {
-			if _, dup := t.index[e.name]; dup {
+	// Strict git order rules out two files or two directories of one name,
+	// not a file and a directory: look for the file of each directory.
+	for i := range t.entries {
+		if e := &t.entries[i]; e.isDir() {
+			key := treeEntry{name: e.name, mode: filemode.Regular}
+			if _, ok := slices.BinarySearchFunc(t.entries, &key, compareEntry); ok {
 				return nil, fmt.Errorf("%w: duplicate tree entry", ErrCorrupt)
-			}
-			t.index[e.name] = i
-		}
-	} else {
-		for i := 1; i < len(t.entries); i++ {
-			for j := 0; j < i; j++ {
-				if t.entries[i].name == t.entries[j].name {
-					return nil, fmt.Errorf("%w: duplicate tree entry", ErrCorrupt)
-				}
 			}
 		}
 	}

@@ -53,9 +53,11 @@ func (tx *Tx) load(h plumbing.Hash) (*txDir, error) {
 		return nil, err
 	}
 	d := &txDir{base: h, entries: make(map[string]*txEntry, len(t.entries))}
-	for _, e := range t.entries {
+	es := make([]txEntry, len(t.entries)) // one allocation for the whole directory
+	for i, e := range t.entries {
 		if e.name != keepName {
-			d.entries[e.name] = &txEntry{mode: e.mode, hash: e.hash}
+			es[i] = txEntry{mode: e.mode, hash: e.hash}
+			d.entries[e.name] = &es[i]
 		}
 	}
 	return d, nil
