@@ -288,6 +288,30 @@ func TestP2PThreeAgents(t *testing.T) {
 		t.Fatalf("B reads %q after the unshare", got)
 	}
 	c.fails(peerExitPermission, "vaults", "clone", "prod", a.id)
+
+	t.Log("a share with a node that does not trust A: the notification is refused, the share stands")
+	if err := os.Mkdir(filepath.Join(a.mnt, "other"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	peerWriteMount(t, filepath.Join(a.mnt, "other", "k"), "for C")
+	var sh struct {
+		Notified     bool   `json:"notified"`
+		Notification string `json:"notification"`
+	}
+	a.jsonOK(&sh, "vaults", "share", "other", c.id)
+	if sh.Notified || sh.Notification != "refused" {
+		t.Fatalf("share with C, who does not trust A: %+v", sh)
+	}
+	if out := a.ok("vaults", "share", "other", c.id); !strings.Contains(out, "refused the notification") {
+		t.Fatalf("share with C says %q", out)
+	}
+	if ns := c.notifications(); len(ns) != 0 {
+		t.Fatalf("C stored %+v", ns)
+	}
+	c.ok("vaults", "clone", "other", a.id)
+	if got := c.ok("secrets", "cat", "other:k"); got != "for C" {
+		t.Fatalf("C's clone reads %q", got)
+	}
 }
 
 // TestP2PFindAndSeeds: nodes find through a chain, and seed nodes from the

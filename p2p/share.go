@@ -60,14 +60,15 @@ func (s *System) Share(ctx context.Context, vault string, to keyring.NodeID) (bo
 		return false, fmt.Errorf("%w: that is this node", ErrBadRequest)
 	}
 	sent, err := s.ShareWith(ctx, vault, gestalt.NodeVertex(to))
-	return sent[to], err
+	return sent[to] == Delivered, err
 }
 
 // ShareWith shares a vault with a whole gestalt: every node linked to the
 // vertex, now or later, may clone and pull it (gestalt.Self: our own linked
 // devices). Each node of the gestalt gets a notification; the result says
-// which were delivered at once.
-func (s *System) ShareWith(ctx context.Context, vault string, v gestalt.Vertex) (map[keyring.NodeID]bool, error) {
+// what became of each (delivered at once, queued, or refused by a node that
+// does not trust us: the share stands all the same).
+func (s *System) ShareWith(ctx context.Context, vault string, v gestalt.Vertex) (map[keyring.NodeID]Delivery, error) {
 	vt, err := s.Vaults.Vault(vault)
 	if err != nil {
 		return nil, err
@@ -82,7 +83,7 @@ func (s *System) ShareWith(ctx context.Context, vault string, v gestalt.Vertex) 
 	} else if err := s.ACL.AllowVertex(v, gestalt.Scan); err != nil {
 		return nil, err
 	}
-	sent := map[keyring.NodeID]bool{}
+	sent := map[keyring.NodeID]Delivery{}
 	for _, m := range s.Gestalts.Gestalt(target) {
 		id, ok := m.Node()
 		if !ok || id == s.Keyring.NodeID() {
@@ -92,11 +93,11 @@ func (s *System) ShareWith(ctx context.Context, vault string, v gestalt.Vertex) 
 		if err != nil {
 			return sent, err
 		}
-		ok, err = s.Send(ctx, n)
-		if err != nil {
+		d, err := s.Deliver(ctx, n)
+		if err != nil && d != Refused {
 			return sent, err
 		}
-		sent[id] = ok
+		sent[id] = d
 	}
 	return sent, nil
 }

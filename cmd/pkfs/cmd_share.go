@@ -53,8 +53,13 @@ func runVaultsShare(c *cli.Context, p printer) error {
 	}
 	return p.Print(res, func(w io.Writer) {
 		how := "notified"
-		if !res.Delivered {
+		switch res.Notification {
+		case "queued":
 			how = "the notification is queued until the node can be reached"
+		case "refused":
+			how = "the node refused the notification, as it does not trust this node; it may clone the vault all the same"
+		case "none":
+			how = "no node to notify yet"
 		}
 		fmt.Fprintf(w, "vault %s shared with %s (%s)\n", res.Vault, res.NodeID, how)
 	})

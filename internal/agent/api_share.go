@@ -25,9 +25,30 @@ func parseShareTarget(s string) (gestalt.Vertex, error) {
 
 // ShareResult is the result of vaults.share.
 type ShareResult struct {
-	Vault     string `json:"vault"`
-	NodeID    string `json:"nodeId"`
-	Delivered bool   `json:"notified"`
+	Vault  string `json:"vault"`
+	NodeID string `json:"nodeId"`
+	// Delivered: every node of the target got the notification at once.
+	Delivered bool `json:"notified"`
+	// Notification sums up the notifications: delivered (all), queued
+	// (some wait for their node), refused (some node does not trust us;
+	// the share stands), or none (no node to notify yet).
+	Notification string `json:"notification"`
+}
+
+// shareOutcome sums up the notifications of a share.
+func shareOutcome(sent map[keyring.NodeID]p2p.Delivery) string {
+	out := "none"
+	for _, d := range sent {
+		switch {
+		case d == p2p.Refused:
+			return "refused"
+		case d == p2p.Queued:
+			out = "queued"
+		case out == "none":
+			out = "delivered"
+		}
+	}
+	return out
 }
 
 // VaultPermission is one node's actions on a vault.
@@ -60,11 +81,8 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		all := len(sent) > 0
-		for _, ok := range sent {
-			all = all && ok
-		}
-		return ShareResult{Vault: p.Vault, NodeID: v.Display(), Delivered: all}, nil
+		o := shareOutcome(sent)
+		return ShareResult{Vault: p.Vault, NodeID: v.Display(), Delivered: o == "delivered", Notification: o}, nil
 	})
 	register("vaults.unshare", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p ShareParams
