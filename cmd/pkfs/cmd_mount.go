@@ -103,7 +103,8 @@ func runAgent(c *cli.Context, p printer, mnt string) error {
 
 // agentOptions reads the network flags.
 func agentOptions(c *cli.Context, np, mnt string) (agent.Options, error) {
-	o := agent.Options{NodePath: np, MountPoint: mnt, AgentHost: c.String("agent-host"), AgentPort: c.Int("agent-port")}
+	o := agent.Options{NodePath: np, MountPoint: mnt, AgentHost: c.String("agent-host"), AgentPort: c.Int("agent-port"),
+		AgentPortSet: c.IsSet("agent-port")}
 	if o.AgentPort < 0 || o.AgentPort > 65535 {
 		return o, kindErrorf(agent.KindInvalid, "--agent-port %d: want 0..65535", o.AgentPort)
 	}
@@ -157,8 +158,10 @@ func startBackground(c *cli.Context, o agent.Options, pw []byte) (agent.Status, 
 	if mnt != "" {
 		args = []string{"mount", mnt}
 	}
-	args = append(args, "--node-path", np, "--agent-host", o.AgentHost, "--agent-port", strconv.Itoa(o.AgentPort),
-		"--seed-nodes", c.String("seed-nodes"))
+	args = append(args, "--node-path", np, "--agent-host", o.AgentHost, "--seed-nodes", c.String("seed-nodes"))
+	if o.AgentPortSet {
+		args = append(args, "--agent-port", strconv.Itoa(o.AgentPort))
+	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(withoutSecrets(os.Environ()), envAgentChild+"=1")
 	cmd.Stdout, cmd.Stderr = logf, logf

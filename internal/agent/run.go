@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pkfs/pkfs/fs"
@@ -24,7 +25,10 @@ type Options struct {
 	// The network: where to listen, which seed nodes to contact.
 	AgentHost string
 	AgentPort int
-	Seeds     []p2p.NodeAddress
+	// AgentPortSet says the port was asked for; otherwise a busy default
+	// port falls back to a free one.
+	AgentPortSet bool
+	Seeds        []p2p.NodeAddress
 	NoNetwork bool
 }
 
@@ -99,7 +103,12 @@ func start(o Options) (*Agent, error) {
 	var host string
 	var port int
 	if !o.NoNetwork {
-		if err := svc.P2P.Start(p2p.StartOptions{Host: o.AgentHost, Port: o.AgentPort, Seeds: o.Seeds}); err != nil {
+		err := svc.P2P.Start(p2p.StartOptions{Host: o.AgentHost, Port: o.AgentPort, Seeds: o.Seeds})
+		if errors.Is(err, syscall.EADDRINUSE) && !o.AgentPortSet {
+			log.Printf("pkfs agent: port %d is busy (another agent?); listening on a free port", o.AgentPort)
+			err = svc.P2P.Start(p2p.StartOptions{Host: o.AgentHost, Port: 0, Seeds: o.Seeds})
+		}
+		if err != nil {
 			svc.Close()
 			return nil, fmt.Errorf("%w: %v", p2p.ErrUnavailable, err)
 		}
