@@ -276,6 +276,15 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
+	// One fetch of a vault at a time: two would ask from the same head,
+	// and the second to fast-forward would find the head moved.
+	sem, _ := s.fetching.LoadOrStore(v.ID(), make(chan struct{}, 1))
+	select {
+	case sem.(chan struct{}) <- struct{}{}:
+		defer func() { <-sem.(chan struct{}) }()
+	case <-ctx.Done():
+		return st, fmt.Errorf("%w: waiting for another fetch of %s: %v", ErrUnavailable, v.Name(), ctx.Err())
+	}
 	sink := newPackSink(v)
 	var data io.Writer = sink
 	if progress != nil {
