@@ -184,8 +184,8 @@ func (v *Vault) addCommit(bt *kvstore.Batch, root plumbing.Hash, parents []plumb
 // them to bt, and returns the hash of d.
 func (tx *Tx) serialize(d *txDir, isRoot bool, bt *kvstore.Batch) (plumbing.Hash, error) {
 	changed := d.dirty || d.base.IsZero()
-	for _, e := range d.entries {
-		if e.dir == nil {
+	for _, e := range d.changed {
+		if e == nil || e.dir == nil {
 			continue
 		}
 		h, err := tx.serialize(e.dir, false, bt)
@@ -199,10 +199,7 @@ func (tx *Tx) serialize(d *txDir, isRoot bool, bt *kvstore.Batch) (plumbing.Hash
 	if !changed && d.base != emptyTreeHash {
 		return d.base, nil
 	}
-	es := make([]treeEntry, 0, len(d.entries)+1)
-	for name, e := range d.entries {
-		es = append(es, treeEntry{name: name, mode: e.mode, hash: e.hash})
-	}
+	es := d.sorted()
 	if len(es) == 0 && !isRoot {
 		keep, err := tx.v.objs.inlineObject(plumbing.BlobObject, nil)
 		if err != nil {
@@ -216,7 +213,7 @@ func (tx *Tx) serialize(d *txDir, isRoot bool, bt *kvstore.Batch) (plumbing.Hash
 		tx.trees = overlay{}
 	}
 	decoded := newTree(es)
-	p, err := tx.v.objs.writeObject(plumbing.TreeObject, strings.NewReader(string(content)), int64(len(content)))
+	p, err := tx.v.objs.inlineObject(plumbing.TreeObject, content) // (or chunked, when large)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

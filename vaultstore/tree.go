@@ -91,18 +91,25 @@ func sortEntries(es []treeEntry) {
 // checked, or written by us).
 func newTree(es []treeEntry) *tree { return &tree{entries: es} }
 
-// encodeTree encodes entries (sorted here) in git's tree format.
+// encodeTree encodes entries (sorted here if they are not) in git's tree
+// format.
 func encodeTree(es []treeEntry) []byte {
-	sortEntries(es)
-	var b bytes.Buffer
-	for _, e := range es {
-		b.WriteString(strconv.FormatUint(uint64(e.mode), 8))
-		b.WriteByte(' ')
-		b.WriteString(e.name)
-		b.WriteByte(0)
-		b.Write(e.hash[:])
+	if !slices.IsSortedFunc(es, func(a, b treeEntry) int { return gitCompare(&a, &b) }) {
+		sortEntries(es)
 	}
-	return b.Bytes()
+	n := 0
+	for i := range es {
+		n += len(es[i].name) + 28 // mode, space, NUL, hash
+	}
+	b := make([]byte, 0, n)
+	for _, e := range es {
+		b = strconv.AppendUint(b, uint64(e.mode), 8)
+		b = append(b, ' ')
+		b = append(b, e.name...)
+		b = append(b, 0)
+		b = append(b, e.hash[:]...)
+	}
+	return b
 }
 
 // decodeTree parses a git tree, refusing anything a vault cannot hold:

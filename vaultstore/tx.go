@@ -33,11 +33,19 @@ func (tx *Tx) SetMtime(path string, t time.Time) {
 	}
 }
 
+// txDir is a directory on a path the transaction touched: the stored tree
+// it was loaded from, and the entries this transaction looked up or changed.
+// The stored tree is not copied: a commit in a directory of many entries
+// pays for the entries it touches, plus one merge when it is written.
 type txDir struct {
-	base    plumbing.Hash // the stored tree this was loaded from; zero if new
-	entries map[string]*txEntry
+	base    plumbing.Hash       // the stored tree this was loaded from; zero if new
+	tree    *tree               // its decoded form (shared, immutable); nil if new
+	changed map[string]*txEntry // entries looked up or set here; nil: removed
+	count   int                 // the number of entries (the placeholder aside)
 	dirty   bool
 }
+
+func newTxDir() *txDir { return &txDir{changed: map[string]*txEntry{}, dirty: true} }
 
 type txEntry struct {
 	mode filemode.FileMode
@@ -47,18 +55,78 @@ type txEntry struct {
 
 func (e *txEntry) isDir() bool { return e.mode == filemode.Dir }
 
+// get returns the entry named name. An entry of the stored tree is copied
+// into changed on first use, so that edits of it (a loaded subtree, a mode)
+// stick.
+func (d *txDir) get(name string) (*txEntry, bool) {
+	if e, ok := d.changed[name]; ok {
+		return e, e != nil
+	}
+	if d.tree == nil || name == keepName {
+		return nil, false
+	}
+	te, ok := d.tree.find(name)
+	if !ok {
+		return nil, false
+	}
+	e := &txEntry{mode: te.mode, hash: te.hash}
+	d.changed[name] = e
+	return e, true
+}
+
+// set adds or replaces the entry named name.
+func (d *txDir) set(name string, e *txEntry) {
+	if _, ok := d.get(name); !ok {
+		d.count++
+	}
+	d.changed[name] = e
+	d.dirty = true
+}
+
+// remove removes the entry named name, which exists.
+func (d *txDir) remove(name string) {
+	if _, ok := d.get(name); ok {
+		d.count--
+	}
+	d.changed[name] = nil
+	d.dirty = true
+}
+
+// sorted returns the entries in git order: the stored tree's, with this
+// transaction's merged in (only those are sorted).
+func (d *txDir) sorted() []treeEntry {
+	mine := make([]treeEntry, 0, len(d.changed))
+	for name, e := range d.changed {
+		if e != nil {
+			mine = append(mine, treeEntry{name: name, mode: e.mode, hash: e.hash})
+		}
+	}
+	sortEntries(mine)
+	out := make([]treeEntry, 0, d.count+1)
+	i := 0
+	if d.tree != nil {
+		for _, b := range d.tree.entries {
+			if _, ok := d.changed[b.name]; ok || b.name == keepName {
+				continue
+			}
+			for i < len(mine) && gitCompare(&mine[i], &b) < 0 {
+				out = append(out, mine[i])
+				i++
+			}
+			out = append(out, b)
+		}
+	}
+	return append(out, mine[i:]...)
+}
+
 func (tx *Tx) load(h plumbing.Hash) (*txDir, error) {
 	t, err := tx.v.tree(h)
 	if err != nil {
 		return nil, err
 	}
-	d := &txDir{base: h, entries: make(map[string]*txEntry, len(t.entries))}
-	es := make([]txEntry, len(t.entries)) // one allocation for the whole directory
-	for i, e := range t.entries {
-		if e.name != keepName {
-			es[i] = txEntry{mode: e.mode, hash: e.hash}
-			d.entries[e.name] = &es[i]
-		}
+	d := &txDir{base: h, tree: t, changed: map[string]*txEntry{}, count: len(t.entries)}
+	if _, ok := t.find(keepName); ok {
+		d.count--
 	}
 	return d, nil
 }
@@ -79,14 +147,13 @@ func (tx *Tx) sub(e *txEntry) (*txDir, error) {
 func (tx *Tx) dir(parts []string, create bool) (*txDir, error) {
 	d := tx.root
 	for i, name := range parts {
-		e, ok := d.entries[name]
+		e, ok := d.get(name)
 		if !ok {
 			if !create {
 				return nil, fmt.Errorf("%w: %s", ErrNotFound, JoinPath(parts[:i+1]))
 			}
-			e = &txEntry{mode: filemode.Dir, dir: &txDir{entries: map[string]*txEntry{}, dirty: true}}
-			d.entries[name] = e
-			d.dirty = true
+			e = &txEntry{mode: filemode.Dir, dir: newTxDir()}
+			d.set(name, e)
 		}
 		if !e.isDir() {
 			return nil, fmt.Errorf("%w: %s", ErrNotDir, JoinPath(parts[:i+1]))
@@ -109,7 +176,7 @@ func (tx *Tx) lookup(parts []string) (*txEntry, *txDir, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	e, ok := parent.entries[parts[len(parts)-1]]
+	e, ok := parent.get(parts[len(parts)-1])
 	if !ok {
 		return nil, parent, fmt.Errorf("%w: %s", ErrNotFound, JoinPath(parts))
 	}
@@ -155,14 +222,13 @@ func (tx *Tx) put(parts []string, p *pendingObject, mode filemode.FileMode, pare
 	}
 	name := parts[len(parts)-1]
 	verb := "added"
-	if old, ok := parent.entries[name]; ok {
+	if old, ok := parent.get(name); ok {
 		if old.isDir() {
 			return fmt.Errorf("%w: %s", ErrIsDir, JoinPath(parts))
 		}
 		verb = "modified"
 	}
-	parent.entries[name] = &txEntry{mode: mode, hash: p.hash}
-	parent.dirty = true
+	parent.set(name, &txEntry{mode: mode, hash: p.hash})
 	tx.pending = append(tx.pending, p)
 	tx.note("%s %s", JoinPath(parts), verb)
 	return nil
@@ -230,15 +296,14 @@ func (tx *Tx) Remove(path string, mode RemoveMode) error {
 			if err != nil {
 				return err
 			}
-			if len(d.entries) > 0 {
+			if d.count > 0 {
 				return fmt.Errorf("%w: %s", ErrNotEmpty, p)
 			}
 		}
 	} else if mode == RemoveDir {
 		return fmt.Errorf("%w: %s", ErrNotDir, p)
 	}
-	delete(parent.entries, parts[len(parts)-1])
-	parent.dirty = true
+	parent.remove(parts[len(parts)-1])
 	tx.note("%s removed", p)
 	return nil
 }
@@ -260,8 +325,7 @@ func (tx *Tx) Mkdir(path string, parents bool) error {
 	if err != nil {
 		return err
 	}
-	parent.entries[parts[len(parts)-1]] = &txEntry{mode: filemode.Dir, dir: &txDir{entries: map[string]*txEntry{}, dirty: true}}
-	parent.dirty = true
+	parent.set(parts[len(parts)-1], &txEntry{mode: filemode.Dir, dir: newTxDir()})
 	tx.note("%s created", JoinPath(parts))
 	return nil
 }
@@ -296,7 +360,7 @@ func (tx *Tx) Rename(from, to string) error {
 	if err != nil {
 		return err
 	}
-	if dst, ok := dparent.entries[tp[len(tp)-1]]; ok {
+	if dst, ok := dparent.get(tp[len(tp)-1]); ok {
 		switch {
 		case src.isDir() && !dst.isDir():
 			return fmt.Errorf("%w: %s", ErrNotDir, t)
@@ -307,14 +371,13 @@ func (tx *Tx) Rename(from, to string) error {
 			if err != nil {
 				return err
 			}
-			if len(d.entries) > 0 {
+			if d.count > 0 {
 				return fmt.Errorf("%w: %s", ErrNotEmpty, t)
 			}
 		}
 	}
-	delete(sparent.entries, fp[len(fp)-1])
-	dparent.entries[tp[len(tp)-1]] = src
-	sparent.dirty, dparent.dirty = true, true
+	sparent.remove(fp[len(fp)-1])
+	dparent.set(tp[len(tp)-1], src)
 	tx.note("%s renamed to %s", f, t)
 	return nil
 }
