@@ -276,15 +276,6 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	// One fetch of a vault at a time: two would ask from the same head,
-	// and the second to fast-forward would find the head moved.
-	sem, _ := s.fetching.LoadOrStore(v.ID(), make(chan struct{}, 1))
-	select {
-	case sem.(chan struct{}) <- struct{}{}:
-		defer func() { <-sem.(chan struct{}) }()
-	case <-ctx.Done():
-		return st, fmt.Errorf("%w: waiting for another fetch of %s: %v", ErrUnavailable, v.Name(), ctx.Err())
-	}
 	sink := newPackSink(v)
 	var data io.Writer = sink
 	if progress != nil {
@@ -305,6 +296,11 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 	}
 	if err := v.FastForward(st.Head, false); err != nil {
 		if errors.Is(err, vaultstore.ErrNotDescendant) {
+			if v.CountSince(st.Head) >= 0 {
+				// another fetch (a live pull and one by hand) got further
+				// meanwhile: our head already holds this one
+				return st, nil
+			}
 			return st, diverged(v, from, have)
 		}
 		return st, fmt.Errorf("%w: the pack from %s does not hold everything its head %s needs: %v", ErrBadRequest, from, st.Head, err)

@@ -35,7 +35,6 @@ type System struct {
 	Node *Node // nil while offline
 
 	repl     *replicator
-	fetching sync.Map // vaultstore.VaultID -> chan struct{}: one fetch per vault at a time
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
