@@ -344,6 +344,7 @@ func TestP2PFindAndSeeds(t *testing.T) {
 		t.Fatalf("E did not keep A's address: %+v", got)
 	}
 	e.ok("nodes", "ping", a.id)
+	e.fails(peerExitInvalid, "nodes", "find", e.id) // that is this node
 	// a node nobody knows is not found, and the lookup ends
 	ghost := newPeerNode(t, "ghost", false)
 	r := e.run("nodes", "find", ghost.id)
@@ -398,6 +399,10 @@ func TestP2PPullOfDivergedHistory(t *testing.T) {
 		t.Fatalf("B's replica moved: %q at %s", got, h)
 	}
 	b.ok("vaults", "verify", "fork")
+	// a pull into a node's own vault is refused as invalid, not as a conflict
+	if r := a.fails(peerExitInvalid, "vaults", "pull", "fork", b.id); !strings.Contains(r.stderr, "own vault") {
+		t.Fatalf("pull into A's own vault says %q", r.stderr)
+	}
 }
 
 // copyDir copies a directory tree of regular files.

@@ -368,7 +368,7 @@ func (s *System) Pull(ctx context.Context, vault string, from *keyring.NodeID) (
 		return FetchStats{}, err
 	}
 	if !v.ReadOnly() {
-		return FetchStats{}, fmt.Errorf("%w: %s is our own vault: writable replicas come later", ErrConflict, v.Name())
+		return FetchStats{}, fmt.Errorf("%w: %s is this node's own vault, not a replica: pulling into it comes with writable replicas", ErrBadRequest, v.Name())
 	}
 	st, err := s.fetch(ctx, v, id, nil)
 	if err == nil && s.repl != nil {

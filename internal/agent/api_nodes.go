@@ -107,6 +107,9 @@ func init() {
 		if err := s.online(); err != nil {
 			return nil, err
 		}
+		if id == s.P2P.Keyring.NodeID() {
+			return nil, Errorf(KindInvalid, "that is this node")
+		}
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return s.P2P.Node.Find(ctx, id)
