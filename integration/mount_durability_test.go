@@ -294,9 +294,11 @@ func TestMountSentinels(t *testing.T) {
 	v := filepath.Join(mnt, "v")
 	noErr(t, os.Mkdir(v, 0o700))
 	noErr(t, os.WriteFile(filepath.Join(v, "secret"), []byte("password="+content+"\n"), 0o600))
-	noErr(t, os.WriteFile(filepath.Join(v, name), []byte("x"), 0o600))
-	noErr(t, os.Mkdir(filepath.Join(mnt, vault), 0o700))
-	noErr(t, os.WriteFile(filepath.Join(mnt, vault, "f"), []byte("in a secret vault"), 0o600))
+	// paths that hold a sentinel are made by a child process: go test
+	// records the paths its test process opens (testlog.txt in its work
+	// directory under /tmp), which would be a leak of the test, not of pkfs
+	n.mustRun("sh", "-c", `mkdir "$1" && echo in a secret vault >"$1/f" && echo x >"$2"`,
+		"sh", filepath.Join(mnt, vault), filepath.Join(v, name))
 	noErr(t, os.WriteFile(filepath.Join(v, "big"), bytes.Repeat([]byte(big+"\n"), 3*vaultstore.ChunkSize/len(big)), 0o600))
 	tmp := filepath.Join(v, ".conf.tmp")
 	noErr(t, os.WriteFile(tmp, []byte("key: "+saved+"\n"), 0o600))
@@ -310,7 +312,9 @@ func TestMountSentinels(t *testing.T) {
 		!strings.Contains(n.mustPkfs("secrets", "cat", "v:from-cli"), cli) {
 		t.Fatal("the sentinels do not read back")
 	}
-	n.mustRun("ls", "-lR", mnt)
+	if !strings.Contains(n.mustRun("ls", "-lR", mnt), name) || !strings.Contains(n.vaultNames(), vault) {
+		t.Fatal("the sentinel file or vault is missing")
+	}
 	n.umount(mnt, st.PID)
 
 	var needles [][]byte
