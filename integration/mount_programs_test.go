@@ -248,8 +248,8 @@ func TestMountVim(t *testing.T) {
 	if got := n.mustPkfs("secrets", "cat", "v:notes.txt"); got != "line one\nline TWO\nline three\n" {
 		t.Errorf("secrets cat: %q", got)
 	}
-	// an edit in normal mode too (vim warns that it has no terminal)
-	r = n.runIn(dir, "", "vim", "-u", "NONE", "-i", "NONE", "-N", "-c", "normal ggdd", "-c", "wq", "notes.txt")
+	// an edit in normal mode too, without a terminal
+	r = n.runIn(dir, "", "vim", "--not-a-term", "-u", "NONE", "-i", "NONE", "-N", "-c", "normal ggdd", "-c", "wq", "notes.txt")
 	if r.code != 0 {
 		t.Fatalf("vim: %v", r)
 	}
