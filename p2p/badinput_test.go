@@ -223,3 +223,46 @@ func TestPeerPresentingAnotherNodesID(t *testing.T) {
 		t.Fatal("a keeps a connection to the impostor")
 	}
 }
+
+// TestGraphBoundsLearnedNodes: nodes that only connect to us (any peer can
+// make new node IDs at will) fill the node graph up to a bound and no
+// further; nodes added by hand still are, and known nodes are updated.
+func TestGraphBoundsLearnedNodes(t *testing.T) {
+	old := maxLearned
+	maxLearned = 3
+	t.Cleanup(func() { maxLearned = old })
+	a := newTestNode(t)
+	var callers []*testNode
+	for i := 0; i < 5; i++ {
+		c := newTestNode(t)
+		c.know(t, a)
+		if _, err := c.Ping(ctx(t), a.ID()); err != nil {
+			t.Fatal(err)
+		}
+		callers = append(callers, c)
+	}
+	all, _ := a.Graph.All()
+	if len(all) != 3 {
+		t.Fatalf("a learned %d nodes, the bound is 3", len(all))
+	}
+	// an explicit add goes through
+	extra := newTestNode(t)
+	a.know(t, extra)
+	if _, err := a.Graph.Get(extra.ID()); err != nil {
+		t.Fatal(err)
+	}
+	// a known node that moves is updated
+	known := all[0]
+	if err := a.Graph.Learn(NodeAddress{NodeID: known.NodeID, Host: "127.0.0.2", Port: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := a.Graph.Get(known.NodeID); got.Host != "127.0.0.2" {
+		t.Fatalf("known node not updated: %+v", got)
+	}
+	// and a still serves every caller
+	for _, c := range callers {
+		if _, err := c.Ping(ctx(t), a.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -101,6 +101,23 @@ func (g *Graph) Add(a NodeAddress) error {
 	return g.b.Put(a.NodeID[:], v, false)
 }
 
+// maxLearned bounds the node graph against nodes we only hear of (from a
+// hello, from another node's answer): past it, only nodes already known,
+// added by hand or given as seeds are recorded. Any peer can make new node
+// IDs at will; without the bound each would grow the store for good.
+var maxLearned = 10000
+
+// Learn records the address of a node we heard of, unless the graph is
+// full and the node is new to it.
+func (g *Graph) Learn(a NodeAddress) error {
+	if _, err := g.Get(a.NodeID); err != nil {
+		if n, err := g.b.Count(); err != nil || n >= maxLearned {
+			return fmt.Errorf("%w: the node graph holds %d nodes", ErrTooLarge, n)
+		}
+	}
+	return g.Add(a)
+}
+
 // Get returns a node's address, or ErrUnknownNode.
 func (g *Graph) Get(id keyring.NodeID) (NodeAddress, error) {
 	var a NodeAddress

@@ -91,7 +91,7 @@ func (n *Node) Find(ctx context.Context, target keyring.NodeID) (NodeAddress, er
 		}
 		wg.Wait()
 		if a, ok := found[target]; ok {
-			_ = n.Graph.Add(a)
+			_ = n.Graph.Add(a) // the node asked for: recorded even in a full graph
 			if _, err := n.Ping(ctx, target); err == nil {
 				return n.Graph.Get(target)
 			}
@@ -114,7 +114,7 @@ func (n *Node) nextBatch(found map[keyring.NodeID]NodeAddress, queried map[keyri
 	// learned addresses must be dialable: record them as hints
 	for _, a := range cand {
 		if _, err := n.Graph.Get(a.NodeID); err != nil {
-			_ = n.Graph.Add(a)
+			_ = n.Graph.Learn(a)
 		}
 	}
 	return cand

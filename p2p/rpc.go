@@ -47,6 +47,9 @@ func (n *Node) serveConn(pc *peerConn) {
 	}
 }
 
+// HandlerTimeout bounds a handler and the writing of its answer (a pack).
+const HandlerTimeout = 10 * time.Minute
+
 // streamRefused is the QUIC error code of a request stream whose remaining
 // input the server does not read.
 const streamRefused quic.StreamErrorCode = 1
@@ -87,8 +90,10 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 		fail(fmt.Errorf("%w %q", ErrUnknownMethod, req.Method))
 		return
 	}
-	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Minute)
+	ctx, cancel := context.WithTimeout(n.ctx, HandlerTimeout)
 	defer cancel()
+	// a caller that stops reading the answer must not hold the handler
+	s.SetWriteDeadline(time.Now().Add(HandlerTimeout))
 	dw := &dataWriter{w: bw}
 	res, err := h(ctx, Peer{ID: pc.id, Addr: pc.conn.RemoteAddr()}, req.Body, dw)
 	if err == nil {
@@ -255,7 +260,7 @@ func (n *Node) handleHello(ctx context.Context, from Peer, body json.RawMessage,
 	if ua, ok := from.Addr.(*net.UDPAddr); ok && h.Port > 0 && h.Port < 65536 {
 		a := NodeAddress{NodeID: from.ID, Host: ua.IP.String(), Port: h.Port, LastSeen: time.Now().UTC()}
 		if old, err := n.Graph.Get(from.ID); err != nil || old.Host != a.Host || old.Port != a.Port {
-			_ = n.Graph.Add(a)
+			_ = n.Graph.Learn(a)
 		}
 	}
 	return helloBody{NodeID: n.id, Port: n.Addr().Port, Version: WireVersion}, nil
