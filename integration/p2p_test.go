@@ -252,6 +252,9 @@ func TestP2PThreeAgents(t *testing.T) {
 	}
 
 	t.Log("B goes down, A commits 50 times, B comes back and catches up")
+	var log []struct{}
+	a.jsonOK(&log, "vaults", "log", "prod")
+	before := len(log)
 	bPort := b.port
 	b.stop()
 	if peerIsMountPoint(b.mnt) {
@@ -260,6 +263,10 @@ func TestP2PThreeAgents(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		peerWriteMount(t, filepath.Join(a.mnt, "prod", "f"+strconv.Itoa(i%7)), "v"+strconv.Itoa(i))
 		peerWriteMount(t, filepath.Join(a.mnt, "prod", "pw"), "away-"+strconv.Itoa(i))
+	}
+	a.jsonOK(&log, "vaults", "log", "prod")
+	if len(log)-before < 50 {
+		t.Fatalf("A made %d commits while B was away, want at least 50", len(log)-before)
 	}
 	aHead := a.head("prod")
 	b.start(bPort, nil)
