@@ -21,6 +21,7 @@ type fileState struct {
 	loaded  bool // data holds the whole content
 	dirty   bool // data differs from the last commit
 	created bool // made by Create and not committed yet
+	emptied bool // emptied by an O_TRUNC open and not committed yet
 	written bool // written to (or resized) since it was opened or created
 	exec    bool // the executable bit of a created file
 	mtime   time.Time
@@ -96,6 +97,7 @@ func (n *node) open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	if trunc && len(st.data) > 0 || trunc && !st.loaded && !st.created {
 		st.dirty, st.mtime = true, time.Now()
 		st.data, st.loaded = st.data[:0], true
+		st.emptied, st.written = true, false
 	}
 	if write && !st.loaded && !st.created {
 		if e := n.loadLocked(); e != 0 {
@@ -258,16 +260,18 @@ func grow(b []byte, n int) []byte {
 // Flush implements gofs.FileFlusher: close(2) of a descriptor open for
 // writing returns after the commit is written. A reader's close commits
 // nothing: it would make a version of another process's half-written
-// content. One more exception: a file just created and not yet written is
-// not committed on a flush but at its release. A shell redirection (open,
-// dup2, close, write, close) would otherwise commit an empty version first.
+// content. One more exception: a file just created, or emptied by
+// O_TRUNC, and not yet written is not committed on a flush but at its
+// release. A shell redirection (open, dup2, close, write, close) would
+// otherwise commit an empty version first: `echo x > file` made two
+// versions, the first one empty.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
 	if !h.write {
 		return 0
 	}
 	n := h.n
 	n.mu.Lock()
-	deferEmpty := n.st != nil && n.st.created && !n.st.written
+	deferEmpty := n.st != nil && (n.st.created || n.st.emptied) && !n.st.written
 	n.mu.Unlock()
 	if deferEmpty {
 		return 0
@@ -361,7 +365,7 @@ func (n *node) commit(ctx context.Context, sync bool) syscall.Errno {
 	}
 	// data holds the whole content (a created file's was never loaded):
 	// later reads must come from it, not from a blob of an older commit
-	st.dirty, st.created, st.touch, st.loaded = false, false, nil, true
+	st.dirty, st.created, st.emptied, st.touch, st.loaded = false, false, false, nil, true
 	return 0
 }
 

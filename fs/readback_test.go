@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -92,5 +93,43 @@ func TestFsyncDir(t *testing.T) {
 			t.Errorf("fsync %s: %v", d, err)
 		}
 		f.Close()
+	}
+}
+
+// A shell's `echo x > file` on an existing file (open with O_TRUNC, dup2,
+// close, write, close) is one commit, with no empty version before it.
+func TestShellRedirectOverwrite(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	p := filepath.Join(v, "f")
+	if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := h.commits(t, "v")
+	fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, err := syscall.Dup(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Close(fd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syscall.Write(dup, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Close(dup); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.commits(t, "v"); n != before+1 {
+		t.Errorf("%d commits, want 1", n-before)
+	}
+	if b, _ := os.ReadFile(filepath.Join(h.mnt, ".history", "v", "HEAD", "f")); string(b) != "new\n" {
+		t.Errorf("HEAD: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(h.mnt, ".history", "v", "HEAD~1", "f")); string(b) != "old" {
+		t.Errorf("HEAD~1: %q, want the old content", b)
 	}
 }

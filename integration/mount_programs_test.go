@@ -433,3 +433,31 @@ func TestMountFindLsDu(t *testing.T) {
 		t.Errorf("statfs: %+v", st)
 	}
 }
+
+// A shell overwriting and appending to a file (`>` and `>>`, which open,
+// dup2 and close before writing): one version per command, none of them
+// empty.
+func TestMountShellRedirect(t *testing.T) {
+	t.Parallel()
+	needPrograms(t, "sh")
+	n := newMountNode(t)
+	mnt := n.newMount()
+	noErr(t, os.Mkdir(filepath.Join(mnt, "v"), 0o700))
+	f := filepath.Join(mnt, "v", "f")
+	n.mustRun("sh", "-c", `echo first > "$1"`, "sh", f)
+	before := n.commits("v")
+	for i := 0; i < 4; i++ {
+		n.mustRun("sh", "-c", fmt.Sprintf(`echo overwrite %d > "$1"; echo append %d >> "$1"`, i, i), "sh", f)
+	}
+	if got := fileContent(t, f); got != "overwrite 3\nappend 3\n" {
+		t.Errorf("content: %q", got)
+	}
+	if got := n.commits("v") - before; got != 8 {
+		t.Errorf("8 redirections made %d commits", got)
+	}
+	for i := 0; i < 9; i++ {
+		if c := fileContent(t, filepath.Join(mnt, ".history", "v", fmt.Sprintf("HEAD~%d", i), "f")); c == "" {
+			t.Errorf("HEAD~%d: an empty version", i)
+		}
+	}
+}
