@@ -12,9 +12,16 @@
 // # Writes and commits
 //
 // A file opened for writing gets an in-memory copy of its content (a
-// fileState shared by every handle of the inode). Flush (close) and Fsync
-// of a dirty file commit it: close returns after the commit is written (it
-// survives kill -9), fsync after it is synced (it survives a power cut).
+// fileState shared by every handle of the inode). Flush (close of a
+// descriptor open for writing) and Fsync of a dirty file commit it: close
+// returns after the commit is written (it survives kill -9), fsync after it
+// is synced (it survives a power cut). A reader's close commits nothing, and
+// neither does the close of a file created or emptied by O_TRUNC and not
+// written since (a shell redirection closes a dup before it writes): those
+// commit at release. Every other close is a commit point, also the one a
+// forked child makes when exec closes the descriptors it inherited: a
+// program that forks while it writes a file makes a version of what it has
+// written so far.
 // Namespace operations (mkdir, rmdir, unlink, rename, symlink, chmod,
 // truncate without an open file) are one commit each. A file created with
 // creat(2) lives only in memory, visible to lookups through its inode, until
