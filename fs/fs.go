@@ -1,7 +1,6 @@
 package fs
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"sync"
@@ -184,4 +183,3 @@ func (f *FS) vaultIno(v vaultstore.VaultID, path string) (uint64, uint64) {
 	return inoOf(v, "", path, g), g
 }
 
-var _ = context.Background

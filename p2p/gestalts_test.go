@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pkfs/pkfs/gestalt"
-	"github.com/pkfs/pkfs/keyring"
 )
 
 func linkNodes(t *testing.T, inviter, claimer *sysNode) {
@@ -130,6 +129,4 @@ func TestForgedChainsRejected(t *testing.T) {
 	if err := gestalt.VerifyChain(b.Keyring.NodeID(), es); !errors.Is(err, gestalt.ErrBadChain) {
 		t.Fatalf("tampered chain: %v", err)
 	}
-	var zero keyring.NodeID
-	_ = zero
 }

@@ -1,7 +1,6 @@
 package vaultstore
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -132,4 +131,3 @@ func CleanPath(p string) ([]string, error) {
 // JoinPath is the inverse of CleanPath.
 func JoinPath(parts []string) string { return strings.Join(parts, "/") }
 
-var _ = errors.New
