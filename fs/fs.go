@@ -182,4 +182,3 @@ func (f *FS) vaultIno(v vaultstore.VaultID, path string) (uint64, uint64) {
 	g := f.gen(base)
 	return inoOf(v, "", path, g), g
 }
-

@@ -130,4 +130,3 @@ func CleanPath(p string) ([]string, error) {
 
 // JoinPath is the inverse of CleanPath.
 func JoinPath(parts []string) string { return strings.Join(parts, "/") }
-
