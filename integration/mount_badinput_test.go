@@ -2,6 +2,7 @@ package integration
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,8 +103,8 @@ func TestMountAlreadyMountedAndSecondAgent(t *testing.T) {
 	noErr(t, os.Mkdir(rt, 0o700))
 	saved := a.env
 	a.env = append(append([]string(nil), saved...), "XDG_RUNTIME_DIR="+rt)
-	a.expectFail(7, "", "mount", other, "--background")
-	a.expectFail(7, "", "agent", "start")
+	a.expectFail(7, "node path is in use by pid "+fmt.Sprint(st.PID), "mount", other, "--background")
+	a.expectFail(7, "node path is in use by pid "+fmt.Sprint(st.PID), "agent", "start")
 	a.env = saved
 	if isMounted(other) {
 		t.Errorf("%s was mounted by a second agent", other)
