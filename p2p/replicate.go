@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"errors"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"sync"
@@ -18,16 +19,19 @@ type replicator struct {
 	interval time.Duration
 	queue    chan vaultstore.VaultID
 
-	mu      sync.Mutex
-	queued  map[vaultstore.VaultID]bool
-	behind  map[vaultstore.VaultID]int
-	unsub   func()
-	stopped chan struct{}
+	mu     sync.Mutex
+	queued map[vaultstore.VaultID]bool
+	behind map[vaultstore.VaultID]int
+	// unreachable: followers that announcements could not reach, and when
+	unreachable map[keyring.NodeID]time.Time
+	unsub       func()
+	stopped     chan struct{}
 }
 
 func newReplicator(s *System, interval time.Duration) *replicator {
 	return &replicator{s: s, interval: interval, queue: make(chan vaultstore.VaultID, 1024),
-		queued: map[vaultstore.VaultID]bool{}, behind: map[vaultstore.VaultID]int{}, stopped: make(chan struct{})}
+		queued: map[vaultstore.VaultID]bool{}, behind: map[vaultstore.VaultID]int{},
+		unreachable: map[keyring.NodeID]time.Time{}, stopped: make(chan struct{})}
 }
 
 // subscribe announces every local commit of a shared vault to the
@@ -41,23 +45,65 @@ func (r *replicator) subscribe() {
 	})
 }
 
+// announce tells the followers of a vault about its new head. A follower
+// that is not connected is dialled (a follower that is online hears of the
+// commit even when no connection is up, as after this node restarted),
+// unless it could not be reached within the last followerRetry: one that
+// is away is not dialled again on every commit. It catches up when it
+// comes back and connects.
 func (r *replicator) announce(vault vaultstore.VaultID, head plumbing.Hash) {
 	followers, err := r.s.ACL.Followers(vault.String())
 	if err != nil {
 		return
 	}
 	for _, id := range followers {
-		if !r.s.Node.Connected(id) {
+		if !r.s.Node.Connected(id) && r.failedRecently(id) {
 			continue
 		}
 		go func(id keyring.NodeID) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			req := changedRequest{VaultID: vault.String(), Head: Hash(head)}
-			if err := r.s.Node.Call(ctx, id, "vaults.changed", req, nil, nil); err != nil {
+			err := r.s.Node.Call(ctx, id, "vaults.changed", req, nil, nil)
+			r.mu.Lock()
+			if err != nil && (errors.Is(err, ErrUnavailable) || errors.Is(err, ErrUnknownNode) || errors.Is(err, ErrPeerID)) {
+				r.unreachable[id] = time.Now()
+			} else {
+				delete(r.unreachable, id)
+			}
+			r.mu.Unlock()
+			if err != nil {
 				logf("vault %s: telling %s about commit %s: %v", vault, id, head, err)
 			}
 		}(id)
+	}
+}
+
+// followerRetry is how long a follower that could not be reached is left
+// alone by announcements.
+const followerRetry = 30 * time.Second
+
+func (r *replicator) failedRecently(id keyring.NodeID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.unreachable[id]
+	return ok && time.Since(t) < followerRetry
+}
+
+// announceAll tells the followers of every vault of ours its head: they
+// catch up with commits made while this node was offline.
+func (r *replicator) announceAll() {
+	infos, err := r.s.Vaults.List()
+	if err != nil {
+		return
+	}
+	for _, i := range infos {
+		if i.Origin != "" {
+			continue
+		}
+		if v, err := r.s.Vaults.VaultByID(i.ID); err == nil && !v.Head().IsZero() {
+			r.announce(i.ID, v.Head())
+		}
 	}
 }
 
@@ -108,6 +154,7 @@ func (r *replicator) loop(ctx context.Context) {
 	for _, v := range r.replicasOf(nil) {
 		r.schedule(v)
 	}
+	r.announceAll()
 	for {
 		select {
 		case <-ctx.Done():
