@@ -145,8 +145,8 @@ func TestP2PThreeAgents(t *testing.T) {
 		t.Fatalf("B's connections: %+v", b.connections())
 	}
 	a.jsonOK(&st, "agent", "status")
-	if st.ConnectionsActive != 1 {
-		t.Fatalf("A's status after one ping: %+v", st)
+	if n := len(a.connections()); st.ConnectionsActive < 1 || st.ConnectionsActive != n {
+		t.Fatalf("A's status after a ping: %+v; %d connections listed", st, n)
 	}
 	c.fails(3, "nodes", "ping", "vnotanode")
 
