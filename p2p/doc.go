@@ -25,7 +25,11 @@
 // Control payloads are bounded by MaxControl, data frames by MaxData. Every
 // call has a deadline; every handler validates its input and is authorised
 // from the authenticated node ID of the connection, never from the message.
-// Error codes map to errors in both directions in errors.go.
+// Error codes map to errors in both directions in errors.go. A stream
+// whose request is refused is cancelled on its read side, so that a
+// misbehaving peer cannot use up its connection's streams; answers have a
+// write deadline. The node graph records at most 10,000 nodes it only
+// heard of (hellos, lookups), since anyone can make node IDs.
 //
 // # Replication
 //
@@ -34,6 +38,10 @@
 // computed by walking the new commits and diffing their trees against what
 // the peer's head already has (not go-git's upload-pack, whose server
 // ignores haves). After each commit the owner tells connected followers,
-// which fetch at once; followers also compare heads when a connection to
-// the origin comes up and periodically, so they catch up after being away.
+// which fetch at once (a follower that is not connected is dialled, unless
+// it could not be reached in the last 30 s; at start the owner announces
+// the heads of its vaults); followers also compare heads when a connection
+// to the origin comes up and periodically, so they catch up after being
+// away. A pack must hold every object its head needs, and the head must
+// descend from the replica's: otherwise the replica does not move.
 package p2p
