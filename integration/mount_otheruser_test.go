@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -60,20 +59,17 @@ func runAs(t *testing.T, uid uint32, env []string, stdin string, name string, ar
 	return r
 }
 
-// copyBinary copies the built pkfs where another user can run it.
-func copyBinary(t *testing.T, from, dir string) string {
+// copyBinary copies the built pkfs where another user can run it. The
+// copy is made by cp, not by this process: a child forked by a parallel
+// test while this process held the new file open for writing would keep
+// it open, and exec of the copy would fail with ETXTBSY.
+func copyBinary(t *testing.T, n *mountNode, dir string) string {
 	t.Helper()
 	noErr(t, os.MkdirAll(dir, 0o755))
 	noErr(t, os.Chmod(dir, 0o755))
-	in, err := os.Open(from)
-	noErr(t, err)
-	defer in.Close()
 	to := filepath.Join(dir, "pkfs")
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
-	noErr(t, err)
-	_, err = io.Copy(out, in)
-	noErr(t, err)
-	noErr(t, out.Close())
+	n.mustRun("cp", n.bin, to)
+	noErr(t, os.Chmod(to, 0o755))
 	return to
 }
 
@@ -100,7 +96,7 @@ func TestMountOtherUserRefused(t *testing.T) {
 	// its own whose socket entry for this node path leads to the agent's
 	// socket
 	other := filepath.Join(n.dir, "other")
-	bin := copyBinary(t, n.bin, filepath.Join(other, "bin"))
+	bin := copyBinary(t, n, filepath.Join(other, "bin"))
 	home, rt := filepath.Join(other, "home"), filepath.Join(other, "run")
 	for _, d := range []string{home, rt, filepath.Join(rt, "pkfs")} {
 		noErr(t, os.MkdirAll(d, 0o700))
