@@ -29,7 +29,7 @@ type Options struct {
 	// port falls back to a free one.
 	AgentPortSet bool
 	Seeds        []p2p.NodeAddress
-	NoNetwork bool
+	NoNetwork    bool
 }
 
 // Status is what `agent status` reports.
