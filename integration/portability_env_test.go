@@ -132,10 +132,15 @@ func (p *portability) attach(img, name string, u *portUser) string {
 	if u != nil {
 		opts = []string{"-o", fmt.Sprintf("uid=%d,gid=%d", u.uid, u.gid)}
 	}
+	cmd := exec.Command("mount.exfat-fuse", append(opts, d.dev, d.dir)...)
 	if p.exfatKernel {
-		p.run(nil, nil, "mount", append([]string{"-t", "exfat", d.dev, d.dir}, opts...)...)
-	} else {
-		p.run(nil, nil, "mount.exfat-fuse", append(opts, d.dev, d.dir)...)
+		cmd = exec.Command("mount", append([]string{"-t", "exfat", d.dev, d.dir}, opts...)...)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if p.attached == 1 {
+			p.t.Skipf("portability: cannot mount exFAT here: %s: %v: %s", cmd.Path, err, strings.TrimSpace(string(out)))
+		}
+		p.t.Fatalf("%s: %v: %s", cmd.Path, err, out)
 	}
 	p.drives[d.dir] = d
 	return d.dir
@@ -173,9 +178,11 @@ func (p *portability) newUser() *portUser {
 	b := make([]byte, 4)
 	rand.Read(b)
 	name := "pkfsport" + hex.EncodeToString(b)
-	p.run(nil, nil, "useradd", "-M", "-N", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", name)
+	if out, err := portUserCmd("useradd", "-M", "-N", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", name); err != nil {
+		p.t.Fatalf("useradd: %v: %s", err, out)
+	}
 	p.t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+		if out, err := portUserCmd("userdel", name); err != nil {
 			p.t.Errorf("userdel %s: %v: %s", name, err, out)
 		}
 	})
@@ -189,6 +196,21 @@ func (p *portability) newUser() *portUser {
 		p.t.Fatalf("user %s: uid %q gid %q", name, pw.Uid, pw.Gid)
 	}
 	return &portUser{name: name, uid: uint32(uid), gid: uint32(gid)}
+}
+
+// portUserCmd runs useradd or userdel, again while another process holds
+// the lock of /etc/passwd (other tests may add users at the same time).
+func portUserCmd(name string, args ...string) ([]byte, error) {
+	var out []byte
+	var err error
+	for range 20 {
+		out, err = exec.Command(name, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "lock") {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return out, err
 }
 
 // openDevFuse lets other users open /dev/fuse (fusermount3 needs it) until

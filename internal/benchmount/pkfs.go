@@ -15,6 +15,7 @@ type pkfsTarget struct {
 	env     *benchEnv
 	bin     string
 	profDir string // write a CPU profile of every agent here
+	profTag string // names those profiles: <tag>-<n>.prof
 
 	base, node, mnt string
 	pid             int // the agent
@@ -36,7 +37,11 @@ func (t *pkfsTarget) environ(profile bool) []string {
 	env = append(env, "PK_NODE_PATH="+t.node, "PK_PASSWORD=bench", "XDG_RUNTIME_DIR="+t.env.runtime)
 	if profile && t.profDir != "" {
 		t.nprof++
-		env = append(env, fmt.Sprintf("PKFS_CPUPROFILE=%s/agent-%03d.prof", t.profDir, t.nprof))
+		tag := t.profTag
+		if tag == "" {
+			tag = "workloads"
+		}
+		env = append(env, fmt.Sprintf("PKFS_CPUPROFILE=%s/%s-%03d.prof", t.profDir, tag, t.nprof))
 	}
 	return env
 }
@@ -123,7 +128,7 @@ func (t *pkfsTarget) stop() error {
 // (`pkfs secrets dir`, one commit per vault), so that populating 100,000
 // files takes seconds.
 func (t *pkfsTarget) populated(name string, vaults, files int, p params) (func() (time.Duration, error), func() error, error) {
-	n := &pkfsTarget{env: t.env, bin: t.bin, profDir: t.profDir, nprof: 900}
+	n := &pkfsTarget{env: t.env, bin: t.bin, profDir: t.profDir, profTag: "mount-" + name}
 	if err := n.create(filepath.Join(t.env.work, "pkfs-"+name)); err != nil {
 		return nil, nil, err
 	}
