@@ -36,7 +36,7 @@ func (c cleanupM) Run() int {
 
 // pkfsBinDir builds cmd/pkfs once per test binary (with -race when the
 // tests run with it) and returns the directory that holds it.
-func pkfsBinDir(t *testing.T) string {
+func pkfsBinDir(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "pkfs-integration-bin-")

@@ -29,6 +29,8 @@ awk '
 /^pkg: / { pkg = $2; sub(/.*\/pkfs\//, "", pkg) }
 /^Benchmark/ {
 	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+	ns[pkg " " name] = $3
+	for (i = 5; i < NF; i += 2) if ($(i + 1) == "cpu-ns/op") cpu[pkg " " name] = $i
 	ms = $3 / 1e6
 	extra = ""
 	for (i = 5; i < NF; i += 2) {
@@ -41,13 +43,36 @@ awk '
 	t = (ms < 1) ? sprintf("%10.2f µs/op", ms * 1000) : sprintf("%10.2f ms/op", ms)
 	rows[++m] = sprintf("%-22s %-28s %s%s", pkg, name, t, extra)
 }
+# ratio prints num/den of two benchmarks of one package (wall time, and CPU
+# time where both report it), with the target it is held to.
+function ratio(label, p, num, den, target,    a, b, line) {
+	a = p " " num; b = p " " den
+	if (!(a in ns) || !(b in ns) || ns[b] == 0) return
+	line = sprintf("%-58s %7.2fx wall", label, ns[a] / ns[b])
+	if ((a in cpu) && (b in cpu) && cpu[b] > 0) line = line sprintf("  %7.2fx cpu", cpu[a] / cpu[b])
+	else line = line sprintf("  %12s", "")
+	if (target != "") line = line "  (target " target ")"
+	ratios2[++r] = line
+}
 END {
+	ratio("one-file commit, 10,000 files / 10 files", "vaultstore", "Commit/files=10000", "Commit/files=10", "<= 2x")
+	ratio("one-file commit, 1,000 files / 10 files", "vaultstore", "Commit/files=1000", "Commit/files=10", "")
+	ratio("one-file commit synced / not synced (1,000 files)", "vaultstore", "CommitSync/files=1000", "Commit/files=1000", "")
+	ratio("read at HEAD, cold store / warm", "vaultstore", "ReadHead/cold-store", "ReadHead/warm", "")
+	ratio("read at HEAD, cold database / warm", "vaultstore", "ReadHead/cold-db", "ReadHead/warm", "")
+	ratio("CLI: 200 secrets write vs git add+commit, both on tmpfs", "integration", "CLI/pkfs-write-200x4KiB/tmpfs", "CLI/git-write-200x4KiB/tmpfs", "reference")
+	ratio("CLI: 200 secrets write on disk vs git add+commit on tmpfs", "integration", "CLI/pkfs-write-200x4KiB/disk", "CLI/git-write-200x4KiB/tmpfs", "reference")
 	print "== all benchmarks =="
 	for (i = 1; i <= m; i++) print rows[i]
 	if (n > 0) {
 		print ""
 		print "== sealed store vs raw goleveldb (same options, same disk, same run; expected < 1.3x) =="
 		for (i = 1; i <= n; i++) print ratios[i]
+	}
+	if (r > 0) {
+		print ""
+		print "== vaults: side by side in this run =="
+		for (i = 1; i <= r; i++) print ratios2[i]
 	}
 }' "$out"
 

@@ -115,7 +115,7 @@ func (v *Vault) commitTx(tx *Tx, head *headState, o CommitOptions, fn func(*Tx) 
 	}
 	msg := o.Message
 	if msg == "" {
-		msg = strings.Join(tx.msgs, "\n")
+		msg = generatedMessage(tx.msgs)
 	}
 	if msg == "" {
 		msg = "no changes"
@@ -134,6 +134,20 @@ func (v *Vault) commitTx(tx *Tx, head *headState, o CommitOptions, fn func(*Tx) 
 		ev.Origin = o.Origin
 	}
 	return ev, err
+}
+
+// maxMessageLines bounds a generated commit message: an import of 10,000
+// files must not make a commit that every open of the vault and every log
+// decodes line by line.
+const maxMessageLines = 100
+
+// generatedMessage is one line per change ("db/password modified"), the
+// first maxMessageLines of them and a count of the rest.
+func generatedMessage(lines []string) string {
+	if len(lines) <= maxMessageLines {
+		return strings.Join(lines, "\n")
+	}
+	return strings.Join(lines[:maxMessageLines], "\n") + fmt.Sprintf("\n… and %d more changes", len(lines)-maxMessageLines)
 }
 
 // moveHead adds the ref update and the mtime index changes to bt, writes it

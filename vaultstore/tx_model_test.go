@@ -163,3 +163,25 @@ func TestTxMatchesModel(t *testing.T) {
 		checkIndex(t, v, fmt.Sprintf("step %d", step))
 	}
 }
+
+// A transaction of many changes gets a message of at most maxMessageLines
+// lines and a count of the others.
+func TestGeneratedMessageIsBounded(t *testing.T) {
+	v := newTestVault(t)
+	mustUpdate(t, v, func(tx *Tx) error {
+		for i := range maxMessageLines + 50 {
+			if err := tx.WriteSmall(fmt.Sprintf("f%03d", i), []byte("x"), false, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	log, err := v.Log(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(log[0].Message, "\n")
+	if len(lines) != maxMessageLines+1 || lines[0] != "f000 added" || lines[maxMessageLines] != "… and 50 more changes" {
+		t.Fatalf("%d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
