@@ -52,7 +52,7 @@ func ParseVertex(s string) (Vertex, error) {
 	}
 	p, i, err := ParseIdentity(s)
 	if err != nil {
-		return "", fmt.Errorf("%w: %q is neither a node ID nor PROVIDER:IDENTITY", ErrBadClaim, s)
+		return "", fmt.Errorf("%w: %q is neither a node ID nor PROVIDER:IDENTITY", ErrInvalidIdentity, s)
 	}
 	return IdentityVertex(p, i), nil
 }

@@ -12,6 +12,10 @@ import (
 // answers, timeouts); discovery goes on with other vertices.
 var ErrProvider = errors.New("identity provider failed")
 
+// ErrInvalidIdentity is returned for text that is not PROVIDER:IDENTITY
+// (or, where a node also fits, not a node ID either).
+var ErrInvalidIdentity = errors.New("invalid identity")
+
 // ErrNotAuthenticated is returned when an action needs a token we lack.
 var ErrNotAuthenticated = errors.New("not authenticated to the identity provider")
 
@@ -60,7 +64,7 @@ type Provider interface {
 func ParseIdentity(s string) (provider, identity string, err error) {
 	p, i, ok := strings.Cut(s, ":")
 	if !ok || p == "" || i == "" || len(p) > 64 || len(i) > 256 || strings.ContainsAny(s, "/\x00\n") {
-		return "", "", fmt.Errorf("%w: %q: want PROVIDER:IDENTITY", ErrBadClaim, s)
+		return "", "", fmt.Errorf("%w: %q: want PROVIDER:IDENTITY", ErrInvalidIdentity, s)
 	}
 	return p, i, nil
 }

@@ -18,25 +18,41 @@ import (
 const (
 	MaxDiscoveryQueue = 1000
 	VertexTimeout     = 10 * time.Second
-	// rediscoverAfter keeps a walk from visiting a vertex twice in a row.
-	rediscoverAfter = 5 * time.Second
 )
 
-// discovery walks the gestalt graph breadth first in the background.
+// discovery walks the gestalt graph breadth first in the background. Each
+// Discover starts a walk: the vertex, then every vertex its claims reach,
+// each visited once per walk (so a walk ends, and asking again visits
+// everything again).
 type discovery struct {
 	s    *System
 	kick chan struct{}
 
 	mu       sync.Mutex
 	queue    []gestalt.Vertex
-	queued   map[gestalt.Vertex]bool
+	queued   map[gestalt.Vertex]uint64 // vertex -> walk
 	active   gestalt.Vertex
-	visited  map[gestalt.Vertex]time.Time
-	rejected []string
+	walks    uint64                    // the latest walk
+	visited  map[gestalt.Vertex]uint64 // vertex -> walk of its latest visit; emptied when idle
+	rejected []rejection               // the latest maxRejected, oldest first
+	seq      uint64                    // of the latest rejection
 }
 
+// rejection is a vertex whose discovery failed, or one of its claims that
+// was refused.
+type rejection struct {
+	seq uint64
+	v   gestalt.Vertex
+	err error
+}
+
+func (r rejection) String() string { return fmt.Sprintf("%s: %v", r.v.Display(), r.err) }
+
+// maxRejected bounds the rejections kept for identities queue.
+const maxRejected = 100
+
 func newDiscovery(s *System) *discovery {
-	return &discovery{s: s, kick: make(chan struct{}, 1), queued: map[gestalt.Vertex]bool{}, visited: map[gestalt.Vertex]time.Time{}}
+	return &discovery{s: s, kick: make(chan struct{}, 1), queued: map[gestalt.Vertex]uint64{}, visited: map[gestalt.Vertex]uint64{}}
 }
 
 // Discover queues a vertex (and, from it, everything its claims reach).
@@ -44,23 +60,88 @@ func (s *System) Discover(v gestalt.Vertex) error {
 	if !s.Online() {
 		return ErrOffline
 	}
-	return s.disc.enqueue(v, true)
+	if p, _, ok := v.Identity(); ok {
+		if _, ok := s.provider(p); !ok {
+			return fmt.Errorf("%w: unknown identity provider %q", ErrNotFound, p)
+		}
+	}
+	return s.disc.enqueue(v, 0)
 }
 
-func (d *discovery) enqueue(v gestalt.Vertex, force bool) error {
+// DiscoverWait discovers a vertex and waits until discovery has nothing
+// left to do (or ctx ends). It returns v's gestalt and the rejections of
+// other vertices meanwhile (discovery went on without them); when v itself
+// could not be discovered (unreachable, a sigchain or claim refused, its
+// provider failing), the error says why.
+func (s *System) DiscoverWait(ctx context.Context, v gestalt.Vertex) (Gestalt, []string, error) {
+	start := s.disc.lastSeq()
+	if err := s.Discover(v); err != nil {
+		return Gestalt{}, nil, err
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !s.DiscoveryIdle() {
+		select {
+		case <-ctx.Done():
+			return Gestalt{}, nil, fmt.Errorf("discovery is still running: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+	others := []string{}
+	var own error
+	for _, r := range s.disc.rejectedSince(start) {
+		if r.v == v {
+			own = r.err
+		} else {
+			others = append(others, r.String())
+		}
+	}
+	if own != nil {
+		return Gestalt{}, others, fmt.Errorf("discovery of %s: %w", v.Display(), own)
+	}
+	return s.GestaltOf(v), others, nil
+}
+
+func (d *discovery) lastSeq() uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if self := gestalt.NodeVertex(d.s.Keyring.NodeID()); v == self || d.queued[v] || v == d.active {
+	return d.seq
+}
+
+// rejectedSince returns the rejections after seq, oldest first.
+func (d *discovery) rejectedSince(seq uint64) []rejection {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []rejection
+	for _, r := range d.rejected {
+		if r.seq > seq {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// enqueue queues v in a walk; walk 0 starts a new one. A vertex already
+// queued moves to the newer walk; one visited in the same walk is skipped.
+func (d *discovery) enqueue(v gestalt.Vertex, walk uint64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if walk == 0 {
+		d.walks++
+		walk = d.walks
+	}
+	if self := gestalt.NodeVertex(d.s.Keyring.NodeID()); v == self || d.visited[v] == walk {
 		return nil
 	}
-	if t, ok := d.visited[v]; ok && !force && time.Since(t) < rediscoverAfter {
+	if w, ok := d.queued[v]; ok {
+		d.queued[v] = max(w, walk)
 		return nil
 	}
 	if len(d.queue) >= MaxDiscoveryQueue {
 		return fmt.Errorf("%w: the discovery queue is full", ErrTooLarge)
 	}
 	d.queue = append(d.queue, v)
-	d.queued[v] = true
+	d.queued[v] = walk
 	select {
 	case d.kick <- struct{}{}:
 	default:
@@ -72,7 +153,7 @@ func (d *discovery) enqueue(v gestalt.Vertex, force bool) error {
 type QueueState struct {
 	Active   string   `json:"active,omitempty"`
 	Queued   []string `json:"queued"`
-	Rejected []string `json:"rejected"` // the latest claims refused, newest last
+	Rejected []string `json:"rejected"` // the latest failures and refused claims, newest last
 }
 
 // DiscoveryQueue returns the state of the discovery queue.
@@ -80,12 +161,15 @@ func (s *System) DiscoveryQueue() QueueState {
 	d := s.disc
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := QueueState{Active: d.active.Display(), Queued: []string{}, Rejected: append([]string{}, d.rejected...)}
+	st := QueueState{Active: d.active.Display(), Queued: []string{}, Rejected: []string{}}
 	if d.active == "" {
 		st.Active = ""
 	}
 	for _, v := range d.queue {
 		st.Queued = append(st.Queued, v.Display())
+	}
+	for _, r := range d.rejected {
+		st.Rejected = append(st.Rejected, r.String())
 	}
 	return st
 }
@@ -98,15 +182,21 @@ func (s *System) DiscoveryIdle() bool {
 	return len(d.queue) == 0 && d.active == ""
 }
 
+// reject logs and keeps a failure of v's discovery.
 func (d *discovery) reject(v gestalt.Vertex, err error) {
-	msg := fmt.Sprintf("%s: %v", v.Display(), err)
-	logf("discovery rejected %s", msg)
 	d.mu.Lock()
-	d.rejected = append(d.rejected, msg)
-	if len(d.rejected) > 100 {
-		d.rejected = d.rejected[len(d.rejected)-100:]
+	defer d.mu.Unlock()
+	d.rejectLocked(v, err)
+}
+
+func (d *discovery) rejectLocked(v gestalt.Vertex, err error) {
+	d.seq++
+	r := rejection{seq: d.seq, v: v, err: err}
+	logf("discovery rejected %s", r)
+	d.rejected = append(d.rejected, r)
+	if len(d.rejected) > maxRejected {
+		d.rejected = d.rejected[len(d.rejected)-maxRejected:]
 	}
-	d.mu.Unlock()
 }
 
 func (d *discovery) loop(ctx context.Context) {
@@ -123,35 +213,40 @@ func (d *discovery) loop(ctx context.Context) {
 		}
 		v := d.queue[0]
 		d.queue = d.queue[1:]
+		walk := d.queued[v]
 		delete(d.queued, v)
 		d.active = v
+		d.visited[v] = walk
 		d.mu.Unlock()
 		vctx, cancel := context.WithTimeout(ctx, VertexTimeout)
-		err := d.process(vctx, v)
+		err := d.process(vctx, v, walk)
 		cancel()
 		d.mu.Lock()
-		d.active = ""
-		d.visited[v] = time.Now()
-		d.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
-			d.reject(v, err)
+			d.rejectLocked(v, err) // before idle: DiscoverWait must see it
 		}
+		d.active = ""
+		if len(d.queue) == 0 {
+			clear(d.visited) // every walk has ended
+		}
+		d.mu.Unlock()
 	}
 }
 
-func (d *discovery) process(ctx context.Context, v gestalt.Vertex) error {
+func (d *discovery) process(ctx context.Context, v gestalt.Vertex, walk uint64) error {
 	if id, ok := v.Node(); ok {
-		return d.s.discoverNode(ctx, id)
+		return d.s.discoverNode(ctx, id, walk)
 	}
 	if p, i, ok := v.Identity(); ok {
-		return d.s.discoverIdentity(ctx, p, i)
+		return d.s.discoverIdentity(ctx, p, i, walk)
 	}
 	return fmt.Errorf("%w: vertex %q", ErrBadRequest, v)
 }
 
 // discoverNode fetches and verifies a node's chain, records what it
-// declares, and queues the vertices it reaches.
-func (s *System) discoverNode(ctx context.Context, id keyring.NodeID) error {
+// declares, and queues the vertices it reaches in the same walk (0: a new
+// one).
+func (s *System) discoverNode(ctx context.Context, id keyring.NodeID, walk uint64) error {
 	if _, err := s.Graph.Get(id); err != nil {
 		if _, err := s.Node.Find(ctx, id); err != nil {
 			return fmt.Errorf("no address: %w", err)
@@ -166,15 +261,17 @@ func (s *System) discoverNode(ctx context.Context, id keyring.NodeID) error {
 		return err
 	}
 	for _, w := range decl {
-		_ = s.disc.enqueue(w, false)
+		_ = s.disc.enqueue(w, walk)
 	}
 	return nil
 }
 
 // discoverIdentity reads an identity's published claims from its provider,
 // keeps those that verify and are about it, records the nodes they name,
-// and queues them.
-func (s *System) discoverIdentity(ctx context.Context, provider, identity string) error {
+// and queues them. Each refused claim is logged as a rejection; when none
+// verifies, the identity declares no node and the first refusal is its
+// error.
+func (s *System) discoverIdentity(ctx context.Context, provider, identity string, walk uint64) error {
 	p, ok := s.provider(provider)
 	if !ok {
 		return fmt.Errorf("%w: unknown identity provider %q", ErrNotFound, provider)
@@ -183,31 +280,36 @@ func (s *System) discoverIdentity(ctx context.Context, provider, identity string
 	if err != nil {
 		return err
 	}
+	v := gestalt.IdentityVertex(provider, identity)
 	var decl []gestalt.Vertex
-	var bad error
+	var bad []error
 	for _, t := range texts {
 		cs, err := gestalt.DecodeIdentityClaims(t)
 		if err != nil {
-			bad = err
-			continue
+			bad = append(bad, fmt.Errorf("a published claim was refused: %w", err))
 		}
 		for _, c := range cs {
-			if c.Provider == provider && c.Identity == identity {
-				decl = append(decl, gestalt.NodeVertex(c.NodeA))
+			if c.Provider != provider || c.Identity != identity {
+				bad = append(bad, fmt.Errorf("%w: a published claim names %s:%s, not this identity", gestalt.ErrBadClaim, c.Provider, c.Identity))
+				continue
 			}
+			decl = append(decl, gestalt.NodeVertex(c.NodeA))
 		}
 	}
-	v := gestalt.IdentityVertex(provider, identity)
 	if err := s.Gestalts.Set(v, decl); err != nil {
 		return err
 	}
 	for _, w := range decl {
-		_ = s.disc.enqueue(w, false)
+		_ = s.disc.enqueue(w, walk)
 	}
-	if bad != nil {
-		return fmt.Errorf("a published claim was refused: %w", bad)
+	var failed error // the identity's own failure: no claim verified
+	if len(decl) == 0 && len(bad) > 0 {
+		bad, failed = bad[1:], bad[0]
 	}
-	return nil
+	for _, err := range bad {
+		s.disc.reject(v, err)
+	}
+	return failed
 }
 
 // Gestalt is a gestalt as commands show it.
@@ -350,7 +452,7 @@ func (s *System) ClaimIdentity(ctx context.Context, provider, identity string) (
 	if err := s.RefreshSelf(); err != nil {
 		return url, err
 	}
-	if err := s.discoverIdentity(ctx, provider, identity); err != nil {
+	if err := s.discoverIdentity(ctx, provider, identity, 0); err != nil {
 		logf("reading back the claim of %s:%s: %v", provider, identity, err)
 	}
 	return url, nil

@@ -40,6 +40,17 @@ func (s *System) registerGestaltMethods() {
 		}{len(es)}, nil
 	})
 	s.Node.Handle("gestalts.link", s.handleLink)
+	s.Node.Handle("gestalts.changed", func(ctx context.Context, from Peer, body json.RawMessage, _ io.Writer) (any, error) {
+		if err := decodeBody(body, &struct{}{}); err != nil {
+			return nil, err
+		}
+		// only a node of our gestalt has something to tell: that it broke
+		// its link, so rediscover it (at most one visit queued per node)
+		if s.inOurGestalt(from.ID) {
+			_ = s.disc.enqueue(gestalt.NodeVertex(from.ID), 0)
+		}
+		return struct{}{}, nil
+	})
 }
 
 // RefreshSelf records this node's own chain in the gestalt graph.
@@ -64,19 +75,24 @@ func declares(owner keyring.NodeID, es []gestalt.Entry) []gestalt.Vertex {
 }
 
 // Invite lets a node link itself to us (the claim permission) and sends it
-// a signed invitation.
-func (s *System) Invite(ctx context.Context, to keyring.NodeID) (bool, error) {
+// a signed invitation. The invitation stands whatever became of the
+// notification (a node that does not trust us refuses it).
+func (s *System) Invite(ctx context.Context, to keyring.NodeID) (Delivery, error) {
 	if to == s.Keyring.NodeID() {
-		return false, fmt.Errorf("%w: that is this node", ErrBadRequest)
+		return Queued, fmt.Errorf("%w: that is this node", ErrBadRequest)
 	}
 	if err := s.ACL.Allow(to, gestalt.ClaimPerm); err != nil {
-		return false, err
+		return Queued, err
 	}
 	n, err := s.NewNotification(to, TypeGestaltInvite, map[string]string{"nodeId": s.Keyring.NodeID().String()})
 	if err != nil {
-		return false, err
+		return Queued, err
 	}
-	return s.Send(ctx, n)
+	d, err := s.Deliver(ctx, n)
+	if d == Refused {
+		return d, nil
+	}
+	return d, err
 }
 
 func newNonce() string { return hex.EncodeToString(cryptocore.RandomBytes(16)) }
@@ -105,7 +121,7 @@ func (s *System) ClaimNode(ctx context.Context, other keyring.NodeID) (gestalt.C
 	if err := s.RefreshSelf(); err != nil {
 		return signed, err
 	}
-	_ = s.discoverNode(ctx, other) // record its side at once
+	_ = s.discoverNode(ctx, other, 0) // record its side at once
 	return signed, nil
 }
 
@@ -149,8 +165,10 @@ func (s *System) handleLink(ctx context.Context, from Peer, body json.RawMessage
 // claimBytes re-derives what a claim's signatures cover.
 func claimBytes(c gestalt.Claim) []byte { return gestalt.SignedBytes(c) }
 
-// Unlink breaks this node's link with another (an unlink claim in our chain).
-func (s *System) Unlink(other keyring.NodeID) error {
+// Unlink breaks this node's link with another (an unlink claim in our
+// chain). The other node is told, when it can be reached, so that it
+// rediscovers us at once: until it does, it still counts us in its gestalt.
+func (s *System) Unlink(ctx context.Context, other keyring.NodeID) error {
 	es, err := s.Sigchain.Entries()
 	if err != nil {
 		return err
@@ -166,7 +184,17 @@ func (s *System) Unlink(other keyring.NodeID) error {
 	if _, err := s.Sigchain.Append(c); err != nil {
 		return err
 	}
-	return s.RefreshSelf()
+	if err := s.RefreshSelf(); err != nil {
+		return err
+	}
+	if s.Online() {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := s.Node.Call(cctx, other, "gestalts.changed", struct{}{}, nil, nil); err != nil {
+			logf("telling %s about the unlink: %v", other, err)
+		}
+	}
+	return nil
 }
 
 // FetchChain gets and verifies another node's sigchain.

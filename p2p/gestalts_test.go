@@ -12,8 +12,8 @@ func linkNodes(t *testing.T, inviter, claimer *sysNode) {
 	t.Helper()
 	b := inviter.Keyring.NodeID()
 	claimer.ACL.Allow(b, gestalt.Notify) // to receive the invitation
-	if _, err := inviter.Invite(ctx(t), claimer.Keyring.NodeID()); err != nil {
-		t.Fatal(err)
+	if d, err := inviter.Invite(ctx(t), claimer.Keyring.NodeID()); err != nil || d != Delivered {
+		t.Fatalf("invite: %v %v", d, err)
 	}
 	if _, err := claimer.ClaimNode(ctx(t), b); err != nil {
 		t.Fatalf("claim: %v", err)
@@ -53,7 +53,7 @@ func TestLinkedNodesAreOneGestalt(t *testing.T) {
 		}
 	}
 	// unlinking removes what the desktop had through the gestalt
-	if err := desktop.Unlink(laptop.Keyring.NodeID()); err != nil {
+	if err := desktop.Unlink(ctx(t), laptop.Keyring.NodeID()); err != nil {
 		t.Fatal(err)
 	}
 	other.Discover(gestalt.NodeVertex(desktop.Keyring.NodeID()))

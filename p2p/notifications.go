@@ -49,7 +49,7 @@ func (n Notification) signedBytes() []byte {
 
 // Verify checks the notification's fields and its sender's signature.
 func (n Notification) Verify() error {
-	if len(n.ID) != 32 || (n.Type != TypeGeneral && n.Type != TypeVaultShare) || len(n.Data) > MaxNotificationData {
+	if len(n.ID) != 32 || (n.Type != TypeGeneral && n.Type != TypeVaultShare && n.Type != TypeGestaltInvite) || len(n.Data) > MaxNotificationData {
 		return fmt.Errorf("%w: notification fields", ErrBadRequest)
 	}
 	if keyring.Verify(n.From, n.signedBytes(), n.Sig) != nil {

@@ -262,10 +262,10 @@ var ErrOffline = errors.New("this needs a running agent (pkfs agent start, or pk
 
 // FetchStats describes one fetch.
 type FetchStats struct {
-	Head    plumbing.Hash `json:"head"`
-	Objects int           `json:"objects"`
-	Commits int           `json:"commits"`
-	Bytes   int64         `json:"bytes"`
+	Head    Hash  `json:"head"` // hex in JSON
+	Objects int   `json:"objects"`
+	Commits int   `json:"commits"`
+	Bytes   int64 `json:"bytes"`
 }
 
 // fetch pulls a vault's missing objects from a node and fast-forwards.
@@ -290,20 +290,21 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 		}
 		return st, err
 	}
-	st = FetchStats{Head: resp.Head.Git(), Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
-	if st.Head.IsZero() {
+	st = FetchStats{Head: resp.Head, Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
+	head := st.Head.Git()
+	if head.IsZero() {
 		return st, nil
 	}
-	if err := v.FastForward(st.Head, false); err != nil {
+	if err := v.FastForward(head, false); err != nil {
 		if errors.Is(err, vaultstore.ErrNotDescendant) {
-			if v.CountSince(st.Head) >= 0 {
+			if v.CountSince(head) >= 0 {
 				// another fetch (a live pull and one by hand) got further
 				// meanwhile: our head already holds this one
 				return st, nil
 			}
 			return st, diverged(v, from, have)
 		}
-		return st, fmt.Errorf("%w: the pack from %s does not hold everything its head %s needs: %v", ErrBadRequest, from, st.Head, err)
+		return st, fmt.Errorf("%w: the pack from %s does not hold everything its head %s needs: %v", ErrBadRequest, from, head, err)
 	}
 	return st, nil
 }

@@ -43,14 +43,17 @@ func gestaltCommands() []*cli.Command {
 }
 
 func runIdentitiesInvite(c *cli.Context, p printer) error {
-	var res agent.NotifySendResult
+	var res agent.InviteResult
 	if err := call(c, "identities.invite", agent.NodeParams{NodeID: c.Args().Get(0)}, nil, nil, &res); err != nil {
 		return err
 	}
 	return p.Print(res, func(w io.Writer) {
-		fmt.Fprintf(w, "invited %s: it may now run `pkfs nodes claim <this node>`", c.Args().Get(0))
-		if !res.Delivered {
-			fmt.Fprint(w, " (the invitation is queued)")
+		fmt.Fprintf(w, "invited %s: it may now run `pkfs nodes claim %s`", res.NodeID, res.Inviter)
+		switch res.Notification {
+		case "queued":
+			fmt.Fprint(w, " (the invitation is queued until the node can be reached)")
+		case "refused":
+			fmt.Fprint(w, " (the node refused the notification, as it does not trust this node; the invitation stands)")
 		}
 		fmt.Fprintln(w)
 	})
@@ -61,7 +64,7 @@ func runNodesClaim(c *cli.Context, p printer) error {
 	if err := call(c, "nodes.claim", agent.NodeParams{NodeID: c.Args().Get(0)}, nil, nil, &res); err != nil {
 		return err
 	}
-	return p.Print(res, func(w io.Writer) { fmt.Fprintf(w, "linked with %s\n", c.Args().Get(0)) })
+	return p.Print(res, func(w io.Writer) { fmt.Fprintf(w, "linked with %s\n", res.Claim) })
 }
 
 func runIdentitiesAuthenticate(c *cli.Context, p printer) error {
@@ -120,17 +123,33 @@ func printGestalt(w io.Writer, g p2p.Gestalt) {
 	}
 }
 
+// orNone joins items, or says there are none.
+func orNone(items []string) string {
+	if len(items) == 0 {
+		return "(none)"
+	}
+	return strings.Join(items, ", ")
+}
+
 func runIdentitiesDiscover(c *cli.Context, p printer) error {
-	var res p2p.Gestalt
+	var res agent.DiscoverResult
 	params := agent.VertexParams{Vertex: c.Args().Get(0), Wait: c.Bool("wait")}
 	if err := call(c, "identities.discover", params, nil, nil, &res); err != nil {
 		return err
+	}
+	if res.Rejected == nil {
+		res.Rejected = []string{}
+	}
+	if !p.JSON() {
+		for _, r := range res.Rejected { // discovery went on without them
+			fmt.Fprintf(c.App.ErrWriter, "pkfs: discovery rejected %s\n", r)
+		}
 	}
 	return p.Print(res, func(w io.Writer) {
 		if !params.Wait {
 			fmt.Fprintln(w, "discovery queued; known so far:")
 		}
-		printGestalt(w, res)
+		printGestalt(w, res.Gestalt)
 	})
 }
 
@@ -146,7 +165,7 @@ func runIdentitiesGet(c *cli.Context, p printer) error {
 		for i, a := range res.Actions {
 			acts[i] = string(a)
 		}
-		fmt.Fprintf(w, "permissions: %s\n", strings.Join(acts, ", "))
+		fmt.Fprintf(w, "permissions: %s\n", orNone(acts))
 	})
 }
 
@@ -172,7 +191,11 @@ func runIdentitiesQueue(c *cli.Context, p printer) error {
 		return err
 	}
 	return p.Print(res, func(w io.Writer) {
-		fmt.Fprintf(w, "active: %s\nqueued: %s\n", res.Active, strings.Join(res.Queued, ", "))
+		active := []string{}
+		if res.Active != "" {
+			active = append(active, res.Active)
+		}
+		fmt.Fprintf(w, "active: %s\nqueued: %s\n", orNone(active), orNone(res.Queued))
 		for _, r := range res.Rejected {
 			fmt.Fprintf(w, "rejected: %s\n", r)
 		}

@@ -6,8 +6,25 @@ import (
 	"time"
 
 	"github.com/pkfs/pkfs/gestalt"
+	"github.com/pkfs/pkfs/gestalt/github"
 	"github.com/pkfs/pkfs/p2p"
 )
+
+func init() {
+	// first the specific errors, then what they also wrap
+	classifiers = append(classifiers, []struct {
+		err  error
+		kind Kind
+	}{
+		{github.ErrBadLogin, KindInvalid},
+		{github.ErrAuthDenied, KindPermission},
+		{gestalt.ErrInvalidIdentity, KindInvalid},
+		{gestalt.ErrNotAuthenticated, KindPermission},
+		{gestalt.ErrBadClaim, KindDamaged},
+		{gestalt.ErrBadChain, KindDamaged},
+		{gestalt.ErrProvider, KindUnavailable},
+	}...)
+}
 
 // VertexParams name a node or an identity (PROVIDER:IDENTITY).
 type VertexParams struct {
@@ -35,10 +52,30 @@ type AuthResult struct {
 	Identity string `json:"identity"`
 }
 
-// ClaimResult is the result of identities.claim and nodes.claim.
+// ClaimResult is the result of identities.claim and nodes.claim: what was
+// claimed (PROVIDER:IDENTITY, or the node linked) and, for an identity,
+// where the claim was published.
 type ClaimResult struct {
 	Claim string `json:"claim"`
 	URL   string `json:"url,omitempty"`
+}
+
+// InviteResult is the result of identities.invite: the invited node, and
+// what became of the invitation's notification (delivered, queued, or
+// refused by a node that does not trust us; the invitation stands).
+type InviteResult struct {
+	NodeID       string `json:"nodeId"`
+	Inviter      string `json:"inviter"`
+	Delivered    bool   `json:"delivered"`
+	Queued       bool   `json:"queued"`
+	Notification string `json:"notification"`
+}
+
+// DiscoverResult is the result of identities.discover: the gestalt known
+// so far; with wait, the other vertices refused meanwhile.
+type DiscoverResult struct {
+	p2p.Gestalt
+	Rejected []string `json:"rejected"`
 }
 
 func (s *Service) vertexPermissions(v gestalt.Vertex) (any, error) {
@@ -56,8 +93,19 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		ok, err := s.P2P.Invite(ctx, id)
-		return NotifySendResult{Delivered: ok, Queued: !ok && err == nil}, err
+		d, err := s.P2P.Invite(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		r := InviteResult{NodeID: id.String(), Inviter: s.Node.Keyring.NodeID().String(),
+			Delivered: d == p2p.Delivered, Queued: d == p2p.Queued, Notification: "queued"}
+		switch d {
+		case p2p.Delivered:
+			r.Notification = "delivered"
+		case p2p.Refused:
+			r.Notification = "refused"
+		}
+		return r, nil
 	})
 	register("nodes.claim", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p NodeParams
@@ -68,11 +116,10 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		cl, err := s.P2P.ClaimNode(ctx, id)
-		if err != nil {
+		if _, err := s.P2P.ClaimNode(ctx, id); err != nil {
 			return nil, err
 		}
-		return ClaimResult{Claim: cl.Nonce}, nil
+		return ClaimResult{Claim: id.String()}, nil
 	})
 	register("identities.unlink", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p NodeParams
@@ -83,7 +130,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return struct{}{}, s.P2P.Unlink(id)
+		return struct{}{}, s.P2P.Unlink(ctx, id)
 	})
 	register("identities.discover", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p VertexParams
@@ -94,21 +141,19 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.P2P.Discover(v); err != nil {
+		if !p.Wait {
+			if err := s.P2P.Discover(v); err != nil {
+				return nil, err
+			}
+			return DiscoverResult{Gestalt: s.P2P.GestaltOf(v), Rejected: []string{}}, nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		g, rejected, err := s.P2P.DiscoverWait(wctx, v)
+		if err != nil {
 			return nil, err
 		}
-		if p.Wait {
-			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			defer cancel()
-			for !s.P2P.DiscoveryIdle() {
-				select {
-				case <-wctx.Done():
-					return nil, Errorf(KindUnavailable, "discovery is still running")
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
-		}
-		return s.P2P.GestaltOf(v), nil
+		return DiscoverResult{Gestalt: g, Rejected: rejected}, nil
 	})
 	register("identities.get", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p VertexParams
