@@ -14,6 +14,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(cleanupM{m}, map[string]func(){
 		"exits":    exitsMain,
 		"holdlock": holdlockMain,
+		"peakrss":  peakrssMain,
 	})
 }
 

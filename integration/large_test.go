@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +70,36 @@ func newFastNode(t *testing.T, binDir string) *cliNode {
 	return newNode(t, binDir)
 }
 
+// measured runs pkfs with args through the peakrss helper, with stdin and
+// stdout as given, and returns its exit code, stderr and peak RSS in bytes.
+func measured(t *testing.T, n *cliNode, stdin *os.File, stdout io.Writer, args ...string) (int, string, int64) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rssFile := filepath.Join(t.TempDir(), "rss")
+	cmd := exec.Command(exe, append([]string{rssFile, n.bin}, args...)...)
+	cmd.Args[0] = "peakrss"
+	cmd.Env = n.env
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	cmd.Stdout = stdout
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	code := exitCode(t, cmd.Run())
+	b, err := os.ReadFile(rssFile)
+	if err != nil {
+		t.Fatalf("pkfs %s: no peak RSS: %v (stderr %q)", strings.Join(args, " "), err, errb.String())
+	}
+	rss, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, errb.String(), rss
+}
+
 // streamed runs pkfs with its stdin a pipe fed with the size bytes of gen,
 // and returns the sha256 of what was fed, the exit code, stderr and the
 // process's peak RSS in bytes.
@@ -80,14 +109,6 @@ func streamed(t *testing.T, n *cliNode, gen io.Reader, size int64, args ...strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := n.command(args...)
-	cmd.Stdin = r // the pipe itself: pkfs cannot know the size
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
 	hs := sha256.New()
 	fed := make(chan error, 1)
 	go func() {
@@ -95,11 +116,12 @@ func streamed(t *testing.T, n *cliNode, gen io.Reader, size int64, args ...strin
 		w.Close()
 		fed <- err
 	}()
-	code := exitCode(t, cmd.Wait())
+	code, errs, rss := measured(t, n, r, nil, args...) // the pipe itself: pkfs cannot know the size
+	r.Close()
 	if err := <-fed; err != nil && code == 0 {
 		t.Fatalf("feeding pkfs: %v", err)
 	}
-	return hs.Sum(nil), code, errb.String(), peakRSS(cmd)
+	return hs.Sum(nil), code, errs, rss
 }
 
 func exitCode(t *testing.T, err error) int {
@@ -111,10 +133,6 @@ func exitCode(t *testing.T, err error) int {
 		t.Fatal(err)
 	}
 	return 0
-}
-
-func peakRSS(cmd *exec.Cmd) int64 {
-	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
 }
 
 // A 100 MiB secret is written from a pipe and read back byte for byte, each
@@ -143,20 +161,17 @@ func TestLargeFile100MiB(t *testing.T) {
 	}
 
 	start = time.Now()
-	cmd := n.command("secrets", "cat", "v:big/file")
 	hs := sha256.New()
 	counter := &countWriter{w: hs}
-	cmd.Stdout = counter
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("cat: %v: %s", err, errb.String())
+	code, errs, rss = measured(t, n, nil, counter, "secrets", "cat", "v:big/file")
+	if code != 0 {
+		t.Fatalf("cat: exit %d: %s", code, errs)
 	}
-	t.Logf("cat of 100 MiB: %v, peak RSS %d MiB", time.Since(start).Round(time.Millisecond), peakRSS(cmd)>>20)
+	t.Logf("cat of 100 MiB: %v, peak RSS %d MiB", time.Since(start).Round(time.Millisecond), rss>>20)
 	if counter.n != size || !bytes.Equal(hs.Sum(nil), sum) {
 		t.Fatalf("cat: %d bytes, sha256 differs: %v", counter.n, !bytes.Equal(hs.Sum(nil), sum))
 	}
-	if rss := peakRSS(cmd); rss > maxRSS {
+	if rss > maxRSS {
 		t.Errorf("cat: peak RSS %d MiB, over %d MiB", rss>>20, maxRSS>>20)
 	}
 	n.ok(nil, "vaults", "verify", "v")
