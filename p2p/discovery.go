@@ -38,12 +38,13 @@ type discovery struct {
 	seq      uint64                    // of the latest rejection
 }
 
-// rejection is a vertex whose discovery failed, or one of its claims that
-// was refused.
+// rejection is a vertex whose discovery failed, or (claim) one of its
+// claims that was refused while the vertex was discovered.
 type rejection struct {
-	seq uint64
-	v   gestalt.Vertex
-	err error
+	seq   uint64
+	v     gestalt.Vertex
+	err   error
+	claim bool
 }
 
 func (r rejection) String() string { return fmt.Sprintf("%s: %v", r.v.Display(), r.err) }
@@ -90,7 +91,7 @@ func (s *System) DiscoverWait(ctx context.Context, v gestalt.Vertex) (Gestalt, [
 	others := []string{}
 	var own error
 	for _, r := range s.disc.rejectedSince(start) {
-		if r.v == v {
+		if r.v == v && !r.claim {
 			own = r.err
 		} else {
 			others = append(others, r.String())
@@ -182,16 +183,18 @@ func (s *System) DiscoveryIdle() bool {
 	return len(d.queue) == 0 && d.active == ""
 }
 
-// reject logs and keeps a failure of v's discovery.
-func (d *discovery) reject(v gestalt.Vertex, err error) {
+// rejectClaim logs and keeps a claim of v refused while v was discovered.
+func (d *discovery) rejectClaim(v gestalt.Vertex, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.rejectLocked(v, err)
+	d.rejectLocked(v, err, true)
 }
 
-func (d *discovery) rejectLocked(v gestalt.Vertex, err error) {
+// rejectLocked logs and keeps a failure of v's discovery (or, with claim,
+// of one of its claims).
+func (d *discovery) rejectLocked(v gestalt.Vertex, err error, claim bool) {
 	d.seq++
-	r := rejection{seq: d.seq, v: v, err: err}
+	r := rejection{seq: d.seq, v: v, err: err, claim: claim}
 	logf("discovery rejected %s", r)
 	d.rejected = append(d.rejected, r)
 	if len(d.rejected) > maxRejected {
@@ -223,7 +226,7 @@ func (d *discovery) loop(ctx context.Context) {
 		cancel()
 		d.mu.Lock()
 		if err != nil && ctx.Err() == nil {
-			d.rejectLocked(v, err) // before idle: DiscoverWait must see it
+			d.rejectLocked(v, err, false) // before idle: DiscoverWait must see it
 		}
 		d.active = ""
 		if len(d.queue) == 0 {
@@ -307,7 +310,7 @@ func (s *System) discoverIdentity(ctx context.Context, provider, identity string
 		bad, failed = bad[1:], bad[0]
 	}
 	for _, err := range bad {
-		s.disc.reject(v, err)
+		s.disc.rejectClaim(v, err)
 	}
 	return failed
 }
