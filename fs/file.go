@@ -341,7 +341,7 @@ func (n *node) commit(ctx context.Context, sync bool) syscall.Errno {
 	if v.ReadOnly() {
 		return syscall.EROFS
 	}
-	b, err := v.WriteBlob(bytes.NewReader(st.data), int64(len(st.data)))
+	b, err := v.WriteBlobBytes(st.data) // no copy: n.mu keeps st.data still until the commit returns
 	if err != nil {
 		return errno("commit", err)
 	}

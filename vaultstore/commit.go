@@ -51,13 +51,29 @@ func (v *Vault) WriteBlob(r io.Reader, size int64) (*PendingBlob, error) {
 	return &PendingBlob{v: v, p: p}, nil
 }
 
+// WriteBlobBytes is WriteBlob for content already in memory: no copy, one
+// hash pass, and for files up to a few MiB the chunks are written with the
+// commit itself. data must not change until the transaction that puts the
+// blob has returned (or the blob is discarded).
+func (v *Vault) WriteBlobBytes(data []byte) (*PendingBlob, error) {
+	if err := v.checkUsable(); err != nil {
+		return nil, err
+	}
+	p, err := v.objs.memObject(plumbing.BlobObject, data)
+	if err != nil {
+		return nil, err
+	}
+	return &PendingBlob{v: v, p: p}, nil
+}
+
 // Discard drops the chunks of a blob that will not be committed.
 func (b *PendingBlob) Discard() { b.v.discard(b.p) }
 
 func (v *Vault) discard(p *pendingObject) {
-	if p.meta.chunked() && !p.exists {
+	if p.meta.chunked() && !p.exists && p.chunks == nil {
 		v.objs.dropChunks(p.meta.prefix, p.meta.nchunks)
 	}
+	p.chunks = nil
 }
 
 // Update runs fn on a transaction and commits its changes as one commit.
@@ -227,7 +243,7 @@ func (tx *Tx) serialize(d *txDir, isRoot bool, bt *kvstore.Batch) (plumbing.Hash
 		tx.trees = overlay{}
 	}
 	decoded := newTree(es)
-	p, err := tx.v.objs.inlineObject(plumbing.TreeObject, content) // (or chunked, when large)
+	p, err := tx.v.objs.memObject(plumbing.TreeObject, content) // (or chunked, when large)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

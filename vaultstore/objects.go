@@ -2,6 +2,7 @@ package vaultstore
 
 import (
 	"bytes"
+	"sync"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
@@ -129,7 +130,7 @@ func (o *objStore) getMeta(h plumbing.Hash) (*objMeta, error) {
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
-	if !m.chunked() && plumbing.ComputeHash(m.typ, m.inline) != h {
+	if !m.chunked() && computeHash(m.typ, m.inline) != h {
 		return nil, fmt.Errorf("%w: object %s: hash mismatch", ErrCorrupt, h)
 	}
 	o.cache.put(h, m)
@@ -196,6 +197,16 @@ func (o *objStore) chunk(h plumbing.Hash, m *objMeta, i uint32) ([]byte, error) 
 	return c, nil
 }
 
+// computeHash is git's object hash (SHA-1 of type, size and content) with
+// the standard library's SHA-1, which uses the CPU's SHA instructions.
+func computeHash(t plumbing.ObjectType, content []byte) plumbing.Hash {
+	hs := gitHasher(t, int64(len(content)))
+	hs.Write(content)
+	var h plumbing.Hash
+	copy(h[:], hs.Sum(nil))
+	return h
+}
+
 func gitHasher(t plumbing.ObjectType, size int64) hash.Hash {
 	h := sha1.New()
 	h.Write([]byte(t.String()))
@@ -214,6 +225,10 @@ type pendingObject struct {
 	exists bool   // already stored: nothing to add
 	drop   []byte // prefix of chunks written in vain (a duplicate)
 	nDrop  uint32
+	// chunks of an in-memory object not written yet: the commit batch
+	// writes them with the meta entry (one store write per commit). They
+	// alias the caller's memory until then.
+	chunks [][]byte
 }
 
 // addTo adds the object to a commit batch.
@@ -224,16 +239,72 @@ func (p *pendingObject) addTo(o *objStore, bt *kvstore.Batch) {
 		}
 	}
 	if !p.exists {
+		for i, c := range p.chunks {
+			bt.Put(o.chunks, chunkKey(p.meta.prefix, uint32(i)), c)
+		}
 		bt.Put(o.meta, p.hash[:], encodeMeta(p.meta))
 	}
+	p.chunks = nil
 }
+
+// batchedObjectLimit is the largest in-memory object whose chunks go into
+// the commit batch itself; larger ones are written ahead in their own
+// batches, so a commit batch stays small enough for the journal.
+const batchedObjectLimit = 4 << 20
+
+// memObject prepares an object whose whole content is in memory, without
+// copying it: one hash pass, chunks cut from the slice. content must not
+// change until the object is added to a batch (or, for a large object,
+// until memObject returns).
+func (o *objStore) memObject(t plumbing.ObjectType, content []byte) (*pendingObject, error) {
+	if len(content) <= InlineLimit {
+		return o.inlineObject(t, content)
+	}
+	if int64(len(content)) > maxFileSize {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(content), maxFileSize)
+	}
+	h := computeHash(t, content)
+	nch := uint32((len(content) + ChunkSize - 1) / ChunkSize)
+	p := &pendingObject{hash: h, meta: &objMeta{typ: t, size: int64(len(content)), prefix: cryptocore.RandomBytes(prefixSize), nchunks: nch}}
+	if _, ok := o.cache.get(h); ok {
+		p.exists = true
+		return p, nil
+	}
+	for i := 0; i < len(content); i += ChunkSize {
+		p.chunks = append(p.chunks, content[i:min(i+ChunkSize, len(content))])
+	}
+	if len(content) <= batchedObjectLimit {
+		return p, nil
+	}
+	if ok, err := o.has(h); err != nil {
+		return nil, err
+	} else if ok {
+		p.exists, p.chunks = true, nil
+		return p, nil
+	}
+	var bt kvstore.Batch
+	for i, c := range p.chunks {
+		bt.Put(o.chunks, chunkKey(p.meta.prefix, uint32(i)), c)
+		if bt.Size() >= chunkBatchBytes || i == len(p.chunks)-1 {
+			if err := o.db.Write(&bt, false); err != nil {
+				o.dropChunks(p.meta.prefix, nch)
+				return nil, err
+			}
+			bt.Reset()
+		}
+	}
+	p.chunks = nil
+	return p, nil
+}
+
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
 
 // inlineObject prepares a small object held in memory.
 func (o *objStore) inlineObject(t plumbing.ObjectType, content []byte) (*pendingObject, error) {
 	if len(content) > InlineLimit {
 		return o.writeObject(t, bytes.NewReader(content), int64(len(content)))
 	}
-	h := plumbing.ComputeHash(t, content)
+	h := computeHash(t, content)
 	// Only the cache is asked whether the object is stored already: a
 	// store lookup of a new object (nearly every object of a commit) looks
 	// in every level of the database, a cost that grows with the vault,
@@ -295,7 +366,9 @@ func (o *objStore) writeObject(t plumbing.ObjectType, r io.Reader, size int64) (
 }
 
 func (o *objStore) writeChunks(prefix []byte, r io.Reader, hs hash.Hash) (int64, uint32, error) {
-	buf := make([]byte, ChunkSize)
+	bp := chunkBufs.Get().(*[]byte)
+	defer func() { clear(*bp); chunkBufs.Put(bp) }()
+	buf := *bp
 	var bt kvstore.Batch
 	var total int64
 	var i uint32

@@ -236,7 +236,7 @@ func (tx *Tx) put(parts []string, p *pendingObject, mode filemode.FileMode, pare
 
 // WriteSmall puts a small in-memory content at path (see Put).
 func (tx *Tx) WriteSmall(path string, content []byte, exec, parents bool) error {
-	b, err := tx.v.WriteBlob(strings.NewReader(string(content)), int64(len(content)))
+	b, err := tx.v.WriteBlobBytes(content)
 	if err != nil {
 		return err
 	}
