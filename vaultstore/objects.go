@@ -2,7 +2,6 @@ package vaultstore
 
 import (
 	"bytes"
-	"sync"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/pkfs/pkfs/internal/cryptocore"
