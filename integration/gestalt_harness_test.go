@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -226,6 +227,18 @@ var userCodeRE = regexp.MustCompile(`enter the code ([A-Z]{4}-[A-Z]{4})`)
 // command printed on stdout (the JSON result) and stderr.
 func (n *peerNode) authenticate(f *fakeGitHub, login string) (stdout, stderr string) {
 	n.t.Helper()
+	r := n.deviceFlow(f, "approve", url.Values{"login": {login}})
+	if r.code != 0 {
+		n.t.Fatalf("%s: identities authenticate: %v", n.name, r)
+	}
+	return r.stdout, r.stderr
+}
+
+// deviceFlow runs `pkfs identities authenticate github.com` on n and, when
+// it shows the challenge on stderr, posts the user code with form to the
+// fake's control endpoint (approve, deny, expire).
+func (n *peerNode) deviceFlow(f *fakeGitHub, endpoint string, form url.Values) peerResult {
+	n.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), peerCmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, n.bin, "identities", "authenticate", "github.com", "--format", "json")
@@ -250,15 +263,23 @@ func (n *peerNode) authenticate(f *fakeGitHub, login string) (stdout, stderr str
 			if !strings.Contains(sc.Text(), "open "+f.WebURL+"/login/device") {
 				n.t.Errorf("%s: the challenge does not name the fake's device page: %q", n.name, sc.Text())
 			}
-			f.control("approve", url.Values{"login": {login}, "user_code": {m[1]}}, nil)
+			form.Set("user_code", m[1])
+			f.control(endpoint, form, nil)
 			approved = true
 		}
 	}
 	err = cmd.Wait()
-	if ctx.Err() != nil || err != nil || !approved {
-		n.t.Fatalf("%s: identities authenticate: %v (approved %v), stdout %q, stderr %q", n.name, err, approved, out.String(), errb.String())
+	r := peerResult{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil || !approved:
+		n.t.Fatalf("%s: identities authenticate: %v (challenge seen: %v), %v", n.name, err, approved, r)
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		n.t.Fatalf("%s: identities authenticate: %v", n.name, err)
 	}
-	return out.String(), errb.String()
+	return r
 }
 
 // peerGestalt is a gestalt as the identities commands print it.

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -337,4 +338,78 @@ func TestGestaltGitHubIdentity(t *testing.T) {
 		t.Fatalf("identities queue, human output: %q", out)
 	}
 	a.fails(peerExitPermission, "vaults", "pull", "for-alice")
+}
+
+// TestGestaltBadInput feeds the gestalt commands input they must refuse,
+// each with its documented exit code and a message, and a provider that
+// fails at each step of signing in and claiming: nothing is half done.
+func TestGestaltBadInput(t *testing.T) {
+	t.Parallel()
+	gh := startFakeGitHub(t, "alice")
+	a := newPeerNode(t, "A", false)
+	stranger := newPeerNode(t, "S", false) // a node ID nobody can reach
+	a.start(0, gh.env())
+
+	for _, tc := range []struct {
+		code int
+		args []string
+		msg  string
+	}{
+		{peerExitInvalid, []string{"identities", "get", "garbage"}, "neither a node ID nor PROVIDER:IDENTITY"},
+		{peerExitInvalid, []string{"identities", "get", "github.com:"}, "neither a node ID nor PROVIDER:IDENTITY"},
+		{peerExitInvalid, []string{"identities", "discover", "garbage"}, "neither a node ID nor PROVIDER:IDENTITY"},
+		{peerExitInvalid, []string{"identities", "trust", "a/b:c"}, "neither a node ID nor PROVIDER:IDENTITY"},
+		{peerExitInvalid, []string{"identities", "claim", a.id}, "want PROVIDER:IDENTITY"},
+		{peerExitInvalid, []string{"identities", "allow", "github.com:alice", "bogus"}, "invalid action"},
+		{peerExitInvalid, []string{"identities", "invite", a.id}, "this node"},
+		{peerExitInvalid, []string{"nodes", "claim", a.id}, "this node"},
+		{peerExitInvalid, []string{"identities", "invite", "vnope"}, "node ID"},
+		{peerExitInvalid, []string{"identities", "discover", "github.com:-not-a-login-", "--wait"}, "discovery of github.com:-not-a-login-"},
+		{2, []string{"identities", "search", "github.com"}, "PROVIDER:QUERY"},
+		{2, []string{"vaults", "share", "v", "--gestalt", "others"}, "only self"},
+		{2, []string{"vaults", "share", "v", stranger.id, "--gestalt", "self"}, "not both"},
+		{peerExitNotFound, []string{"identities", "discover", "gitlab.com:alice", "--wait"}, "unknown identity provider"},
+		{peerExitNotFound, []string{"identities", "authenticate", "gitlab.com"}, "unknown identity provider"},
+		{peerExitNotFound, []string{"identities", "unlink", stranger.id}, "not linked"},
+		{peerExitPermission, []string{"identities", "claim", "github.com:alice"}, "identities authenticate github.com"},
+		{peerExitNotFound, []string{"nodes", "claim", stranger.id}, "no address known"},
+		{peerExitNotFound, []string{"identities", "discover", stranger.id, "--wait"}, "discovery of " + stranger.id + ": no address"},
+	} {
+		r := a.fails(tc.code, tc.args...)
+		if !strings.HasPrefix(r.stderr, "pkfs: ") || !strings.Contains(r.stderr, tc.msg) || r.stdout != "" {
+			t.Errorf("pkfs %s: %v, want a message about %q", strings.Join(tc.args, " "), r, tc.msg)
+		}
+	}
+	if q := a.queue(); !slices.ContainsFunc(q.Rejected, func(s string) bool { return strings.HasPrefix(s, stranger.id+": ") }) {
+		t.Errorf("the unreachable node is not in the queue's log: %+v", q)
+	}
+
+	t.Log("the device flow: garbage from GitHub, a denial, then an approval")
+	gh.fault("garbage", "device-code")
+	r := a.fails(peerExitUnavailable, "identities", "authenticate", "github.com")
+	if !strings.Contains(r.stderr, "identity provider failed") {
+		t.Errorf("authenticate against garbage: %v", r)
+	}
+	gh.fault("none")
+	if r := a.deviceFlow(gh, "deny", url.Values{}); r.code != peerExitPermission || !strings.Contains(r.stderr, "denied") {
+		t.Errorf("a denied device flow: %v", r)
+	}
+	a.authenticate(gh, "alice")
+
+	t.Log("a claim GitHub does not take is not in the sigchain")
+	gh.fault("server-error", "create-gist")
+	r = a.fails(peerExitUnavailable, "identities", "claim", "github.com:alice")
+	if !strings.Contains(r.stderr, "identity provider failed") || !strings.Contains(r.stderr, "502") {
+		t.Errorf("claim while GitHub fails: %v", r)
+	}
+	if g := a.gestaltOf(a.id); !g.is([]string{a.id}) {
+		t.Fatalf("A's gestalt after a failed claim: %v", g)
+	}
+	gh.fault("wrong-shape", "search-users")
+	a.fails(peerExitUnavailable, "identities", "search", "github.com:alice")
+	gh.fault("none")
+	a.ok("identities", "claim", "github.com:alice")
+	if g := a.gestaltOf(a.id); !g.is([]string{a.id}, "github.com:alice") {
+		t.Fatalf("A's gestalt after its claim: %v", g)
+	}
 }

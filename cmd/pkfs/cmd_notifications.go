@@ -54,8 +54,13 @@ func runNotificationsRead(c *cli.Context, p printer) error {
 		for _, n := range res {
 			var body any
 			_ = json.Unmarshal(n.Data, &body)
-			if m, ok := body.(map[string]any); ok && n.Type == "general" {
-				body = m["message"]
+			if m, ok := body.(map[string]any); ok {
+				switch n.Type {
+				case "general":
+					body = m["message"]
+				case "gestaltInvite":
+					body = fmt.Sprintf("invites this node to link with it: pkfs nodes claim %v", m["nodeId"])
+				}
 			}
 			fmt.Fprintf(w, "%s  %s  from %s\n    %v\n", n.IssuedAt.Local().Format(time.RFC3339), n.Type, n.From, body)
 		}
