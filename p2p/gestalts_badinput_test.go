@@ -298,3 +298,40 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+func TestClaimRefusesHalfSignedAnswers(t *testing.T) {
+	claimer, invitee := newSys(t), newSys(t)
+	claimer.meet(t, invitee)
+	other := newKeyring(t)
+	for _, tc := range []struct {
+		name   string
+		answer func(c gestalt.Claim) gestalt.Claim
+	}{
+		{"the claim unsigned by the invitee", func(c gestalt.Claim) gestalt.Claim { return c }},
+		{"signed by another node", func(c gestalt.Claim) gestalt.Claim {
+			c.SigB, _ = other.Sign(gestalt.SignedBytes(c))
+			return c
+		}},
+		{"another claim, signed by the invitee alone", func(c gestalt.Claim) gestalt.Claim {
+			c.Nonce = newNonce()
+			c.SigB, _ = invitee.Keyring.Sign(gestalt.SignedBytes(c))
+			return c
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			invitee.Node.Handle("gestalts.link", func(ctx context.Context, from Peer, body json.RawMessage, _ io.Writer) (any, error) {
+				var c gestalt.Claim
+				if err := decodeBody(body, &c); err != nil {
+					return nil, err
+				}
+				return tc.answer(c), nil
+			})
+			if _, err := claimer.ClaimNode(ctx(t), invitee.Keyring.NodeID()); !errors.Is(err, ErrBadRequest) {
+				t.Fatalf("claim answered with %s: %v", tc.name, err)
+			}
+			if es, _ := claimer.Sigchain.Entries(); len(es) != 0 {
+				t.Fatalf("the claimer's chain: %+v", es)
+			}
+		})
+	}
+}
