@@ -141,7 +141,14 @@ func TestGestaltLinkedDevices(t *testing.T) {
 		if names := n.scanNames(c); !slices.Equal(names, []string{"team"}) {
 			t.Fatalf("%s scans C: %v", n.name, names)
 		}
-		n.ok("vaults", "clone", "team", c.id)
+		var cl struct {
+			VaultName string `json:"vaultName"`
+			Head      string `json:"head"`
+		}
+		n.jsonOK(&cl, "vaults", "clone", "team", c.id)
+		if cl.VaultName != "team" || cl.Head != c.head("team") {
+			t.Fatalf("%s's clone of team: %+v, want head %s", n.name, cl, c.head("team"))
+		}
 		if got := n.cat("team:db/password"); got != "hunter2" {
 			t.Fatalf("%s's clone of team: %q", n.name, got)
 		}
