@@ -1,5 +1,6 @@
 // Package gestalt keeps who a node trusts and what it lets them do: the
-// permissions (ACL) of other nodes, gestalt-wide and per vault.
+// sigchains of signed claims that link nodes and identities into gestalts,
+// the gestalt graph, and the permissions (ACL) answered for whole gestalts.
 //
 // # Actions
 //
@@ -9,7 +10,19 @@
 // clone and pull. Every request from a peer is authorised from its
 // authenticated node ID, never from anything the peer claims.
 //
-// Permissions live in the node's encrypted store. Linking nodes into
-// gestalts (sigchains, identities) widens these per-node permissions to
-// whole gestalts in a later issue.
+// # Gestalts
+//
+// Each node keeps a sigchain: an append-only, hash-chained list of claims,
+// each entry signed by the node (VerifyChain checks a whole chain). A link
+// claim is signed by both of its nodes; an identity claim is signed by its
+// node and published on the identity's provider (Provider), so anyone can
+// read it back. The Graph records what each discovered vertex's verified
+// claims declare; two vertices are linked when both declare each other (a
+// node not discovered yet counts as agreeing to a doubly signed link, an
+// identity never does), so either side can break a link. A node may do what
+// any vertex of its gestalt was allowed: a node linked later gains it, an
+// unlinked node loses it once the unlink is discovered. Self stands for
+// this node's own gestalt in vault permissions.
+//
+// Permissions and the graph live in the node's encrypted store.
 package gestalt
