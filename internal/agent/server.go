@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -82,10 +83,14 @@ func (s *server) handleConn(ctx context.Context, c *net.UnixConn) {
 			_ = writeFrame(bw, frameError, b)
 		} else {
 			b, merr := json.Marshal(res)
-			if merr != nil {
+			switch {
+			case merr != nil:
 				b, _ = json.Marshal(wireError{Kind: KindOther, Message: "failed to encode result"})
 				_ = writeFrame(bw, frameError, b)
-			} else {
+			case len(b) > MaxResult:
+				b, _ = json.Marshal(wireError{Kind: KindTooLarge, Message: fmt.Sprintf("the result is over %d bytes", MaxResult)})
+				_ = writeFrame(bw, frameError, b)
+			default:
 				_ = writeFrame(bw, frameResult, b)
 			}
 		}

@@ -19,15 +19,25 @@ const (
 	frameResult  = 'R'
 	frameError   = 'X'
 
-	// MaxFrame bounds one frame's payload.
-	MaxFrame = 1 << 20
+	// MaxFrame bounds one frame's payload; MaxResult one result's (a
+	// result is one JSON document, such as the values of secrets env).
+	MaxFrame  = 1 << 20
+	MaxResult = 256 << 20
 )
 
 // ErrFrame is returned for a malformed or oversized frame.
 var ErrFrame = errors.New("malformed control frame")
 
+// frameLimit is the largest payload of a frame type.
+func frameLimit(typ byte) int {
+	if typ == frameResult {
+		return MaxResult
+	}
+	return MaxFrame
+}
+
 func writeFrame(w io.Writer, typ byte, payload []byte) error {
-	if len(payload) > MaxFrame {
+	if len(payload) > frameLimit(typ) {
 		return fmt.Errorf("%w: %d bytes", ErrFrame, len(payload))
 	}
 	var hdr [5]byte
@@ -52,7 +62,7 @@ func readFrame(r io.Reader, buf []byte) (byte, []byte, error) {
 	default:
 		return 0, nil, fmt.Errorf("%w: type %d", ErrFrame, hdr[0])
 	}
-	if n > MaxFrame {
+	if int64(n) > int64(frameLimit(hdr[0])) {
 		return 0, nil, fmt.Errorf("%w: %d bytes", ErrFrame, n)
 	}
 	if int(n) > cap(buf) {

@@ -44,7 +44,7 @@ func FuzzReadFrame(f *testing.F) {
 		default:
 			t.Fatalf("type %d accepted", typ)
 		}
-		if len(p) > MaxFrame {
+		if len(p) > frameLimit(typ) {
 			t.Fatalf("%d-byte payload accepted", len(p))
 		}
 		if len(p) > 0 && len(p) <= cap(buf) && &p[0] != &buf[:1][0] {
