@@ -184,6 +184,14 @@ func (v *Vault) moveHead(bt *kvstore.Batch, head *headState, commit, root plumbi
 		return nil, err
 	}
 	v.head.Store(&headState{commit: commit, root: root})
+	forget := make([]string, 0, len(changes)+len(mtimes))
+	for _, c := range changes {
+		forget = append(forget, c.Path)
+	}
+	for p := range mtimes {
+		forget = append(forget, p)
+	}
+	v.mtc.forget(forget...)
 	for h, t := range ov {
 		v.trees.put(h, t)
 	}

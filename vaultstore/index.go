@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -183,8 +184,33 @@ func (v *Vault) indexChanges(bt *kvstore.Batch, oldRoot, newRoot plumbing.Hash, 
 
 func encodeTime(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())) }
 
+// mtimeCache keeps recent mtime index entries in memory: a stat of a
+// directory listing otherwise costs one store lookup per file. Readers load
+// and fill it under the read lock; writers drop entries under the write lock
+// after their store write, so a reader can never leave a stale entry behind.
+type mtimeCache struct {
+	mu sync.RWMutex
+	c  *lru[string, time.Time]
+}
+
+func newMtimeCache() *mtimeCache { return &mtimeCache{c: newLRU[string, time.Time](65536)} }
+
+// forget drops paths after the index changed them.
+func (m *mtimeCache) forget(paths ...string) {
+	m.mu.Lock()
+	for _, p := range paths {
+		m.c.remove(p)
+	}
+	m.mu.Unlock()
+}
+
 // indexedMtime returns the indexed mtime of path ("" is the root).
 func (v *Vault) indexedMtime(path string) (time.Time, error) {
+	v.mtc.mu.RLock()
+	defer v.mtc.mu.RUnlock()
+	if t, ok := v.mtc.c.get(path); ok {
+		return t, nil
+	}
 	b, err := v.mtimes.Get([]byte(path))
 	if err != nil {
 		return time.Time{}, err
@@ -192,7 +218,9 @@ func (v *Vault) indexedMtime(path string) (time.Time, error) {
 	if len(b) != 8 {
 		return time.Time{}, errors.New("bad mtime entry")
 	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(b))), nil
+	t := time.Unix(0, int64(binary.BigEndian.Uint64(b)))
+	v.mtc.c.put(path, t)
+	return t, nil
 }
 
 // Touch sets the mtime of path at HEAD without a commit (utimens, touch).
@@ -213,6 +241,7 @@ func (v *Vault) Touch(path string, t time.Time) error {
 	if err := v.mtimes.Put([]byte(JoinPath(parts)), encodeTime(t), false); err != nil {
 		return err
 	}
+	v.mtc.forget(JoinPath(parts))
 	v.s.events.publish(Event{Vault: v.id, Kind: EventTouched, Changes: []Change{{Path: JoinPath(parts)}}})
 	return nil
 }

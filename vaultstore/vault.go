@@ -30,6 +30,7 @@ type Vault struct {
 	mtimes *kvstore.Bucket
 	trees  *lru[plumbing.Hash, *tree]
 
+	mtc  *mtimeCache
 	wmu  sync.Mutex // serialises commits
 	head atomic.Pointer[headState]
 }
@@ -50,6 +51,7 @@ func (s *Store) openVault(info VaultInfo) (*Vault, error) {
 		refs:   s.db.BucketWithKey(pfx+"refs", key),
 		mtimes: s.db.BucketWithKey(pfx+"mtimes", key),
 		trees:  newLRU[plumbing.Hash, *tree](4096),
+		mtc:    newMtimeCache(),
 	}
 	v.objs = newObjStore(s.db, s.db.BucketWithKey(pfx+"meta", key), s.db.BucketWithKey(pfx+"chunks", key))
 	v.storer = newStorer(v.objs, v.refs)
