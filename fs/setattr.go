@@ -139,7 +139,7 @@ func (n *node) touch(t time.Time) syscall.Errno {
 	if v.ReadOnly() {
 		return syscall.EROFS
 	}
-	return errno("utimens", v.Touch(p, t))
+	return errno("utimens", v.TouchFrom(p, t, n.fsys.origin))
 }
 
 var _ = (gofs.NodeAllocater)((*node)(nil))

@@ -226,7 +226,10 @@ func (v *Vault) indexedMtime(path string) (time.Time, error) {
 // Touch sets the mtime of path at HEAD without a commit (utimens, touch).
 // The change survives the agent being killed; it is not versioned and does
 // not replicate.
-func (v *Vault) Touch(path string, t time.Time) error {
+func (v *Vault) Touch(path string, t time.Time) error { return v.TouchFrom(path, t, "") }
+
+// TouchFrom is Touch whose event carries origin (see CommitOptions.Origin).
+func (v *Vault) TouchFrom(path string, t time.Time, origin string) error {
 	parts, err := CleanPath(path)
 	if err != nil {
 		return err
@@ -242,6 +245,6 @@ func (v *Vault) Touch(path string, t time.Time) error {
 		return err
 	}
 	v.mtc.forget(JoinPath(parts))
-	v.s.events.publish(Event{Vault: v.id, Kind: EventTouched, Changes: []Change{{Path: JoinPath(parts)}}})
+	v.s.events.publish(Event{Vault: v.id, Kind: EventTouched, Changes: []Change{{Path: JoinPath(parts)}}, Origin: origin})
 	return nil
 }
