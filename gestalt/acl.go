@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pkfs/pkfs/internal/kvstore"
 	"github.com/pkfs/pkfs/keyring"
@@ -56,6 +58,12 @@ func ParseAction(s string, allowed []Action) (Action, error) {
 // so a node linked later gains it and an unlinked node loses it. It is safe
 // for concurrent use.
 type ACL struct {
+	// followers caches Followers per vault; entries are valid while the
+	// ACL's and the graph's versions are those they were computed at.
+	fmu       sync.Mutex
+	followers map[string]followersEntry
+	version   atomic.Uint64
+
 	vertices *kvstore.Bucket // vertex → []Action
 	vaults   *kvstore.Bucket // vault ID text + "/" + vertex → []Action
 	graph    *Graph
@@ -170,6 +178,18 @@ func (a *ACL) Allowed(id keyring.NodeID, act Action) bool {
 
 func vaultKey(vault string, v Vertex) []byte { return []byte(vault + "/" + string(v)) }
 
+type followersEntry struct {
+	aclVer, graphVer uint64
+	ids              []keyring.NodeID
+}
+
+func (a *ACL) graphVersion() uint64 {
+	if a.graph == nil {
+		return 0
+	}
+	return a.graph.version.Load()
+}
+
 // SetVaultFor sets the vault actions of a vertex (or Self) on a vault;
 // none revokes.
 func (a *ACL) SetVaultFor(vault string, v Vertex, acts []Action) error {
@@ -178,6 +198,7 @@ func (a *ACL) SetVaultFor(vault string, v Vertex, acts []Action) error {
 			return err
 		}
 	}
+	defer a.version.Add(1)
 	return putActions(a.vaults, vaultKey(vault, v), slices.Clone(acts))
 }
 
@@ -227,7 +248,30 @@ func (a *ACL) VaultPermissions(vault string) (map[Vertex][]Action, error) {
 
 // Followers returns the nodes that may pull a vault: the nodes of every
 // gestalt it is shared with (and of ours, when shared with Self).
+// It is asked after every commit, so the answer is cached until the
+// permissions or the gestalt graph change.
 func (a *ACL) Followers(vault string) ([]keyring.NodeID, error) {
+	av, gv := a.version.Load(), a.graphVersion()
+	a.fmu.Lock()
+	if e, ok := a.followers[vault]; ok && e.aclVer == av && e.graphVer == gv {
+		a.fmu.Unlock()
+		return slices.Clone(e.ids), nil
+	}
+	a.fmu.Unlock()
+	ids, err := a.followersNow(vault)
+	if err != nil {
+		return nil, err
+	}
+	a.fmu.Lock()
+	if a.followers == nil {
+		a.followers = map[string]followersEntry{}
+	}
+	a.followers[vault] = followersEntry{aclVer: av, graphVer: gv, ids: ids}
+	a.fmu.Unlock()
+	return slices.Clone(ids), nil
+}
+
+func (a *ACL) followersNow(vault string) ([]keyring.NodeID, error) {
 	perms, err := a.VaultPermissions(vault)
 	if err != nil {
 		return nil, err
@@ -279,6 +323,7 @@ func (a *ACL) DropVault(vault string) error {
 		return err
 	}
 	for v := range perms {
+		a.version.Add(1)
 		if err := a.vaults.Delete(vaultKey(vault, v), false); err != nil {
 			return err
 		}

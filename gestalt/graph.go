@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkfs/pkfs/internal/kvstore"
@@ -85,6 +86,9 @@ type record struct {
 type Graph struct {
 	mu sync.Mutex
 	b  *kvstore.Bucket
+	// version counts changes, so answers derived from the graph can be
+	// cached until it changes.
+	version atomic.Uint64
 	// self is this node: its own links are known without discovery.
 	self keyring.NodeID
 }
@@ -113,13 +117,17 @@ func (g *Graph) get(v Vertex) (*record, error) {
 func (g *Graph) Set(v Vertex, declares []Vertex) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	defer g.version.Add(1)
 	sort.Slice(declares, func(i, j int) bool { return declares[i] < declares[j] })
 	b, _ := json.Marshal(record{Declares: declares, Verified: true, Updated: time.Now().UTC()})
 	return g.b.Put([]byte(v), b, false)
 }
 
 // Forget removes a vertex's record.
-func (g *Graph) Forget(v Vertex) error { return g.b.Delete([]byte(v), false) }
+func (g *Graph) Forget(v Vertex) error {
+	defer g.version.Add(1)
+	return g.b.Delete([]byte(v), false)
+}
 
 // Known reports whether a vertex has been discovered.
 func (g *Graph) Known(v Vertex) bool { r, _ := g.get(v); return r != nil }
