@@ -130,3 +130,17 @@ func TestForgedChainsRejected(t *testing.T) {
 		t.Fatalf("tampered chain: %v", err)
 	}
 }
+
+func TestPeriodicRediscovery(t *testing.T) {
+	b, c := newSys(t), newSys(t)
+	// a third node that walks its gestalts again every 100 ms
+	o := newSysWith(t, StartOptions{Host: "127.0.0.1", RediscoverInterval: 100 * time.Millisecond})
+	o.meet(t, b)
+	b.meet(t, c)
+	o.Discover(gestalt.NodeVertex(b.Keyring.NodeID()))
+	waitFor(t, "the first walk", func() bool { return o.DiscoveryIdle() && o.Gestalts.Known(gestalt.NodeVertex(b.Keyring.NodeID())) })
+	linkNodes(t, b, c) // linked after o's walk: o learns it by itself
+	waitFor(t, "the periodic walk", func() bool {
+		return len(o.GestaltOf(gestalt.NodeVertex(b.Keyring.NodeID())).Nodes) == 2
+	})
+}

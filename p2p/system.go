@@ -55,6 +55,9 @@ type StartOptions struct {
 	Seeds []NodeAddress
 	// FollowInterval is how often replicas compare heads with their origin.
 	FollowInterval time.Duration
+	// RediscoverInterval is how often every known gestalt is walked again,
+	// so that links made or broken elsewhere are learnt (default 15 min).
+	RediscoverInterval time.Duration
 }
 
 // Start brings the node online: it listens, serves the methods, contacts the
@@ -77,6 +80,9 @@ func (s *System) Start(o StartOptions) error {
 	if o.FollowInterval <= 0 {
 		o.FollowInterval = 10 * time.Second
 	}
+	if o.RediscoverInterval <= 0 {
+		o.RediscoverInterval = 15 * time.Minute
+	}
 	s.repl = newReplicator(s, o.FollowInterval)
 	n.OnConnect(s.repl.onConnect)
 	s.repl.subscribe()
@@ -85,6 +91,8 @@ func (s *System) Start(o StartOptions) error {
 	}
 	s.wg.Add(4)
 	go func() { defer s.wg.Done(); s.disc.loop(ctx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.rediscoverLoop(ctx, o.RediscoverInterval) }()
 	go func() { defer s.wg.Done(); s.contactSeeds(ctx, o.Seeds) }()
 	go func() { defer s.wg.Done(); s.outboxLoop(ctx) }()
 	go func() { defer s.wg.Done(); s.repl.loop(ctx) }()
@@ -125,4 +133,31 @@ func (s *System) Stop() {
 		s.Node.Close()
 		s.wg.Wait()
 	})
+}
+
+// rediscoverLoop walks every known gestalt again, one walk per gestalt,
+// every interval.
+func (s *System) rediscoverLoop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	self := gestalt.NodeVertex(s.Keyring.NodeID())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		all, err := s.Gestalts.All()
+		if err != nil {
+			continue
+		}
+		for _, g := range all {
+			for _, v := range g {
+				if v != self {
+					_ = s.Discover(v) // the walk reaches the rest of the gestalt
+					break
+				}
+			}
+		}
+	}
 }

@@ -23,6 +23,12 @@ func newSys(t testing.TB) *sysNode { return newSysEvery(t, 200*time.Millisecond)
 // newSysEvery starts a node whose replicas poll their origin every interval.
 func newSysEvery(t testing.TB, interval time.Duration) *sysNode {
 	t.Helper()
+	return newSysWith(t, StartOptions{Host: "127.0.0.1", FollowInterval: interval})
+}
+
+// newSysWith starts a node with the given options.
+func newSysWith(t testing.TB, o StartOptions) *sysNode {
+	t.Helper()
 	kr, _, err := keyring.Create(t.TempDir(), []byte("pw"), keyring.Params{Ops: 1, MemKiB: keyring.MinMemKiB, Parallelism: 1}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +40,7 @@ func newSysEvery(t testing.TB, interval time.Duration) *sysNode {
 	}
 	vs, _ := vaultstore.Open(db, kr.NodeID())
 	s := NewSystem(kr, db, vs)
-	if err := s.Start(StartOptions{Host: "127.0.0.1", FollowInterval: interval}); err != nil {
+	if err := s.Start(o); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Stop(); vs.Close(); db.Close(); kr.Close() })
