@@ -147,11 +147,18 @@ func runVaultsVerify(c *cli.Context, p printer) error {
 		if res.OK {
 			fmt.Fprintln(w, ", no damage")
 		} else {
-			fmt.Fprintf(w, ", %d problems\n", len(res.Problems))
+			fmt.Fprintf(w, ", %d problem%s\n", len(res.Problems), plural(len(res.Problems)))
 		}
 	})
 	if err == nil && !res.OK {
-		return kindErrorf(agent.KindDamaged, "vault %s is damaged: %d problems", res.Vault, len(res.Problems))
+		return kindErrorf(agent.KindDamaged, "vault %s is damaged: %d problem%s", res.Vault, len(res.Problems), plural(len(res.Problems)))
 	}
 	return err
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
