@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -265,4 +266,23 @@ func FuzzParseNodeID(f *testing.F) {
 			t.Fatalf("round trip %q -> %q", s, id.String())
 		}
 	})
+}
+
+// The grid init prints (numbered, read by columns) restores as printed.
+func TestRecoveryCodeGrid(t *testing.T) {
+	words := strings.Fields(zeroCode)
+	var grid strings.Builder
+	for row := 0; row < 6; row++ {
+		for col := 0; col < 4; col++ {
+			n := col*6 + row + 1
+			fmt.Fprintf(&grid, "  %2d. %-10s", n, words[n-1])
+		}
+		grid.WriteString("\n")
+	}
+	if got := NormalizeRecoveryCode(grid.String()); got != zeroCode {
+		t.Fatalf("grid read as %q", got)
+	}
+	if _, err := SeedFromRecoveryCode(grid.String()); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -3,6 +3,7 @@ package keyring
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pkfs/pkfs/internal/cryptocore"
@@ -28,8 +29,27 @@ func NewRecoveryCode() string {
 }
 
 // NormalizeRecoveryCode joins the words of s with single spaces, lower-cased.
+// The numbered grid `pkfs init` prints ("1. word  7. word ...", read by
+// columns) is accepted as printed: the words are put back in number order.
 func NormalizeRecoveryCode(s string) string {
-	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+	fields := strings.Fields(strings.ToLower(s))
+	numbered := map[int]string{}
+	for i := 0; i+1 < len(fields); i++ {
+		n, err := strconv.Atoi(strings.TrimSuffix(fields[i], "."))
+		if err != nil || !strings.HasSuffix(fields[i], ".") || n < 1 || n > RecoveryWords {
+			continue
+		}
+		numbered[n] = fields[i+1]
+		i++
+	}
+	if len(numbered) == RecoveryWords && len(fields) == 2*RecoveryWords {
+		words := make([]string, RecoveryWords)
+		for n, w := range numbered {
+			words[n-1] = w
+		}
+		return strings.Join(words, " ")
+	}
+	return strings.Join(fields, " ")
 }
 
 // SeedFromRecoveryCode checks a recovery code and returns the Ed25519 seed it

@@ -25,6 +25,8 @@ var (
 	ErrConflict      = errors.New("history does not descend from ours")
 	ErrUnavailable   = errors.New("node unreachable")
 	ErrUnknownNode   = errors.New("no address known for node")
+	// ErrSelf is returned when a command names this node as a peer.
+	ErrSelf = errors.New("that is this node, not a peer")
 )
 
 // Code is an error code on the wire.

@@ -79,7 +79,7 @@ func declares(owner keyring.NodeID, es []gestalt.Entry) []gestalt.Vertex {
 // notification (a node that does not trust us refuses it).
 func (s *System) Invite(ctx context.Context, to keyring.NodeID) (Delivery, error) {
 	if to == s.Keyring.NodeID() {
-		return Queued, fmt.Errorf("%w: that is this node", ErrBadRequest)
+		return Queued, ErrSelf
 	}
 	if err := s.ACL.Allow(to, gestalt.ClaimPerm); err != nil {
 		return Queued, err

@@ -57,7 +57,7 @@ type changedRequest struct {
 // the notification was delivered at once.
 func (s *System) Share(ctx context.Context, vault string, to keyring.NodeID) (bool, error) {
 	if to == s.Keyring.NodeID() {
-		return false, fmt.Errorf("%w: that is this node", ErrBadRequest)
+		return false, ErrSelf
 	}
 	sent, err := s.ShareWith(ctx, vault, gestalt.NodeVertex(to))
 	return sent[to] == Delivered, err

@@ -187,7 +187,7 @@ func (n *Node) register(pc *peerConn) {
 // callers) when there is none.
 func (n *Node) conn(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
 	if id == n.id {
-		return nil, fmt.Errorf("%w: that is this node", ErrBadRequest)
+		return nil, ErrSelf
 	}
 	n.mu.Lock()
 	if pc, ok := n.conns[id]; ok && pc.conn.Context().Err() == nil {

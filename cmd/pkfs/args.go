@@ -47,6 +47,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 			rest = append(rest, args[i:]...)
 			break
 		}
+		if a == "--help" || a == "-h" {
+			return append(out, "--help") // help of the command, whatever its arguments
+		}
 		if isFlagToken(a) {
 			n := flagTokens(flags, args[i:])
 			moved = append(moved, args[i:i+n]...)

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/pkfs/pkfs/internal/agent"
 	"github.com/urfave/cli/v2"
@@ -83,10 +85,17 @@ func isTmpfs(dir string) bool {
 }
 
 func runEditor(c *cli.Context, file string, extra []*os.File) error {
-	cmd := exec.CommandContext(c.Context, "/bin/sh", "-c", editorCommand()+` "$1"`, "pkfs-edit", file)
+	// exec: the shell becomes the editor, so stopping pkfs stops the editor
+	// (not only a shell that would leave it running).
+	cmd := exec.CommandContext(c.Context, "/bin/sh", "-c", "exec "+editorCommand()+` "$1"`, "pkfs-edit", file)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = extra
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
+		if c.Context.Err() != nil {
+			return c.Context.Err() // interrupted: exit 130, the secret unchanged
+		}
 		return fmt.Errorf("editor %q failed, the secret is unchanged: %w", editorCommand(), err)
 	}
 	return nil

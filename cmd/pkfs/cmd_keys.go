@@ -139,6 +139,9 @@ func newPassword(c *cli.Context) ([]byte, error) {
 		pw, err = readSecretFile(f, "new password")
 	} else {
 		pw, err = promptPassword(c.Context, "new password", true)
+		if errors.Is(err, errNoPassword) {
+			return nil, usageErrorf("no new password: set %s, --password-new-file, or run on a terminal", envPasswordNew)
+		}
 	}
 	if err == nil && len(pw) == 0 {
 		err = keyring.ErrEmptyPassword

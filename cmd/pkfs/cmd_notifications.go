@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/pkfs/pkfs/internal/agent"
@@ -60,6 +61,9 @@ func runNotificationsRead(c *cli.Context, p printer) error {
 					body = m["message"]
 				case "gestaltInvite":
 					body = fmt.Sprintf("invites this node to link with it: pkfs nodes claim %v", m["nodeId"])
+				case "vaultShare":
+					body = fmt.Sprintf("shares vault %v (%v) with this node (%v): pkfs vaults clone %v %s",
+						m["vaultName"], m["vaultId"], joinAny(m["actions"]), m["vaultId"], n.From)
 				}
 			}
 			fmt.Fprintf(w, "%s  %s  from %s\n    %v\n", n.IssuedAt.Local().Format(time.RFC3339), n.Type, n.From, body)
@@ -72,4 +76,14 @@ func runNotificationsClear(c *cli.Context, p printer) error {
 		return err
 	}
 	return p.Print(struct{}{}, func(w io.Writer) { fmt.Fprintln(w, "cleared") })
+}
+
+// joinAny joins a JSON array of strings.
+func joinAny(v any) string {
+	xs, _ := v.([]any)
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, fmt.Sprint(x))
+	}
+	return strings.Join(out, ", ")
 }

@@ -58,6 +58,9 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if id == s.Node.Keyring.NodeID() {
+			return nil, p2p.ErrSelf
+		}
 		a := p2p.NodeAddress{NodeID: id, Host: p.Host, Port: p.Port}
 		if err := s.P2P.Graph.Add(a); err != nil {
 			return nil, err

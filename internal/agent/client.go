@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/pkfs/pkfs/internal/node"
+	"github.com/pkfs/pkfs/p2p"
 )
 
 // Client runs calls: in-process on a node it opens itself, or on a running
@@ -55,8 +56,19 @@ func (l *LocalClient) open() (*Service, error) {
 	return l.svc, l.err
 }
 
+// networkMethods need the network node of a running agent: without one
+// they fail at once, before the password is asked.
+var networkMethods = map[string]bool{
+	"nodes.ping": true, "nodes.connections": true, "nodes.find": true, "nodes.claim": true,
+	"vaults.scan": true, "vaults.clone": true, "vaults.pull": true,
+	"identities.discover": true, "identities.queue": true,
+}
+
 // Do implements Client.
 func (l *LocalClient) Do(ctx context.Context, method string, params any, in io.Reader, out io.Writer, result any) error {
+	if networkMethods[method] {
+		return p2p.ErrOffline
+	}
 	s, err := l.open()
 	if err != nil {
 		return err

@@ -115,6 +115,7 @@ func init() {
 		{vaultstore.ErrNotDescendant, KindConflict},
 		{vaultstore.ErrIncomplete, KindInvalid},
 		{p2p.ErrPeerID, KindPermission},
+		{p2p.ErrSelf, KindInvalid},
 		{p2p.ErrPermission, KindPermission},
 		{p2p.ErrNotFound, KindNotFound},
 		{p2p.ErrUnknownNode, KindNotFound},

@@ -34,11 +34,15 @@ func RuntimeDir() (string, error) {
 	return dir, nil
 }
 
-// nodeKey names a node path's runtime files: a hash of its absolute path.
+// nodeKey names a node path's runtime files: a hash of its absolute path,
+// symlinks resolved.
 func nodeKey(nodePath string) string {
 	abs, err := filepath.Abs(nodePath)
 	if err != nil {
 		abs = nodePath
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real // a node path reached through a symlink is the same node
 	}
 	sum := sha256.Sum256([]byte(filepath.Clean(abs)))
 	return hex.EncodeToString(sum[:8])
