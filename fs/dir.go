@@ -127,7 +127,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	from, to = joinPath(from, name), joinPath(to, newName)
 	if ch := n.GetChild(name); ch != nil {
 		if cn, ok := ch.Operations().(*node); ok && cn.pendingCreate() {
-			if e := cn.commit(ctx, false); e != 0 {
+			if e := cn.commitAs(ctx, false, !scratchName(newName)); e != 0 {
 				return e
 			}
 		}

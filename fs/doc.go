@@ -27,6 +27,12 @@
 // creat(2) lives only in memory, visible to lookups through its inode, until
 // its first close or fsync commits it.
 //
+// Editors' scratch files (vim and nano swap files, vim's write probes,
+// emacs lock and auto-save files; see scratchName) hold the plaintext being
+// edited and change constantly: they live in the mount's memory only and
+// are never committed, so a vim edit is one version and no swap file lands
+// in history or on a peer.
+//
 // # Inodes
 //
 // Inodes are dynamic: they exist while the kernel holds them, so memory does

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log"
+	"path"
 	"syscall"
 	"time"
 
@@ -320,6 +321,12 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 // commit writes the state of a dirty file as one commit; with sync it
 // returns once the commit is durable (and syncs earlier commits when clean).
 func (n *node) commit(ctx context.Context, sync bool) syscall.Errno {
+	return n.commitAs(ctx, sync, false)
+}
+
+// commitAs is commit; with force, even an editor's scratch file is
+// committed (it is being renamed to a name that keeps it).
+func (n *node) commitAs(ctx context.Context, sync, force bool) syscall.Errno {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	st := n.st
@@ -333,6 +340,9 @@ func (n *node) commit(ctx context.Context, sync bool) syscall.Errno {
 	if !ok {
 		st.dirty, st.created = false, false // unlinked: nowhere to commit
 		return 0
+	}
+	if !force && scratchName(path.Base(p)) {
+		return 0 // an editor's swap or lock file: kept in memory, never a version
 	}
 	v, e := n.vaultHandle()
 	if e != 0 {

@@ -95,7 +95,7 @@ func (n *node) truncate(ctx context.Context, size uint64) syscall.Errno {
 	}
 	e := n.commit(ctx, false)
 	n.mu.Lock()
-	if n.st == st && st.opens == 0 {
+	if n.st == st && st.opens == 0 && !st.dirty {
 		n.st = nil
 	}
 	n.mu.Unlock()
