@@ -33,6 +33,19 @@ case "$rc" in
 	;;
 4)
 	echo "run: no node yet: creating one (pkfs init)"
+	if [ -z "${PK_PASSWORD:-}" ] && [ -z "${PK_PASSWORD_FILE:-}" ] && [ -t 0 ]; then
+		# ask once here, so that init and the mount below do not ask again;
+		# the background agent does not keep PK_PASSWORD in its environment
+		while :; do
+			read -r -s -p "new node password: " pw1; echo
+			read -r -s -p "again: " pw2; echo
+			if [ -z "$pw1" ]; then echo "run: the password cannot be empty"; continue; fi
+			if [ "$pw1" != "$pw2" ]; then echo "run: the passwords differ, again"; continue; fi
+			break
+		done
+		export PK_PASSWORD="$pw1"
+		unset pw1 pw2
+	fi
 	"$pkfs" init
 	;;
 *)
