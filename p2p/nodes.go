@@ -39,7 +39,12 @@ func (n *Node) Ping(ctx context.Context, id keyring.NodeID) (time.Duration, erro
 	if err := n.Call(ctx, id, "nodes.ping", struct{}{}, nil, nil); err != nil {
 		return 0, err
 	}
-	return time.Since(start), nil
+	rtt := time.Since(start)
+	if a, err := n.Graph.Get(id); err == nil {
+		a.LastSeen = time.Now().UTC()
+		_ = n.Graph.Add(a)
+	}
+	return rtt, nil
 }
 
 // Find looks a node up, Kademlia style: it asks the Alpha closest known

@@ -108,7 +108,8 @@ func collectEnv(c *cli.Context, args []string, invalid, dup string) ([]envVar, e
 				}
 				switch invalid {
 				case "error":
-					return nil, kindErrorf(agent.KindInvalid, "%s", msg)
+					return nil, kindErrorf(agent.KindInvalid, "%s (name it with %s:%s=NAME, or skip it with --env-invalid warn|ignore)",
+						msg, it.Vault, it.Path)
 				case "warn":
 					fmt.Fprintf(c.App.ErrWriter, "pkfs: warning: %s, skipped\n", msg)
 				}

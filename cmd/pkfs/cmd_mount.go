@@ -326,7 +326,7 @@ func runAgentStatus(c *cli.Context, p printer) error {
 		table(w, [2]string{"status", "LIVE"}, [2]string{"pid", fmt.Sprint(st.PID)}, [2]string{"node ID", st.NodeID},
 			[2]string{"agent address", fmt.Sprintf("%s port %d", st.AgentHost, st.AgentPort)},
 			[2]string{"connections", fmt.Sprint(st.ConnectionsActive)},
-			[2]string{"node path", st.NodePath}, [2]string{"mount point", st.MountPoint}, [2]string{"socket", st.Socket},
+			[2]string{"node path", st.NodePath}, [2]string{"mount point", mountPointText(st.MountPoint)}, [2]string{"socket", st.Socket},
 			[2]string{"started", st.StartedAt.Local().Format(time.RFC3339)}, [2]string{"vaults", fmt.Sprint(st.Vaults)})
 	})
 }
@@ -358,4 +358,11 @@ func runUmount(c *cli.Context, p printer) error {
 		})
 	}
 	return kindErrorf(agent.KindNotFound, "%s is not mounted by a running pkfs agent", dir)
+}
+
+func mountPointText(m string) string {
+	if m == "" {
+		return "(none: an agent without a mount)"
+	}
+	return m
 }

@@ -173,7 +173,7 @@ func runPerVault(c *cli.Context, p printer, method string, flag func(*agent.Secr
 		flag(&params)
 		var res agent.CommitResult
 		if err := cl.Do(c.Context, method, params, nil, nil, &res); err != nil {
-			return err
+			return fmt.Errorf("%s: %w", v, err)
 		}
 		out = append(out, res)
 	}
