@@ -127,7 +127,12 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	from, to = joinPath(from, name), joinPath(to, newName)
 	if ch := n.GetChild(name); ch != nil {
 		if cn, ok := ch.Operations().(*node); ok && cn.pendingCreate() {
-			if e := cn.commitAs(ctx, false, !scratchName(newName)); e != 0 {
+			if scratchName(newName) && !n.inVault(to) {
+				// a scratch file renamed to another scratch name: memory only
+				n.fsys.pending.move(n.vault, from, to)
+				return 0
+			}
+			if e := cn.commitAs(ctx, false, true); e != 0 {
 				return e
 			}
 		}
@@ -208,8 +213,12 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	ino, g := n.fsys.vaultIno(n.vault, p)
 	cn := &node{fsys: n.fsys, vault: n.vault,
 		st: &fileState{created: true, dirty: true, exec: mode&0o100 != 0, mtime: time.Now()}}
+	st := cn.st
 	ch := n.NewInode(ctx, cn, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino, Gen: g})
 	cn = ch.Operations().(*node)
+	if cn.st == st {
+		n.fsys.pending.add(n.vault, p, st)
+	}
 	fh, fl, e := cn.open(ctx, flags&^syscall.O_TRUNC)
 	if e != 0 {
 		return nil, nil, 0, e
@@ -226,4 +235,10 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 // Mknod implements gofs.NodeMknoder: no device nodes, FIFOs or sockets.
 func (n *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	return nil, syscall.EPERM
+}
+
+// inVault reports whether p exists at the vault's head.
+func (n *node) inVault(p string) bool {
+	_, e := n.entryAt(p)
+	return e == 0
 }

@@ -68,6 +68,7 @@ func (n *node) dropPendingCreate() bool {
 	}
 	n.gone = &vaultstore.Entry{Type: vaultstore.TypeFile, Exec: st.exec, Size: int64(len(st.data)), Mtime: st.mtime}
 	st.created, st.dirty, st.loaded = false, false, true
+	n.fsys.pending.dropState(st)
 	return true
 }
 
@@ -339,6 +340,7 @@ func (n *node) commitAs(ctx context.Context, sync, force bool) syscall.Errno {
 	p, ok := n.path()
 	if !ok {
 		st.dirty, st.created = false, false // unlinked: nowhere to commit
+		n.fsys.pending.dropState(st)
 		return 0
 	}
 	if !force && scratchName(path.Base(p)) {
@@ -375,6 +377,9 @@ func (n *node) commitAs(ctx context.Context, sync, force bool) syscall.Errno {
 	}
 	// data holds the whole content (a created file's was never loaded):
 	// later reads must come from it, not from a blob of an older commit
+	if st.created {
+		n.fsys.pending.drop(n.vault, p, st)
+	}
 	st.dirty, st.created, st.emptied, st.touch, st.loaded = false, false, false, nil, true
 	return 0
 }

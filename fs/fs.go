@@ -49,6 +49,8 @@ type FS struct {
 	gensMu sync.Mutex
 	gens   map[uint64]uint64
 
+	pending pendingFiles // files that exist only in memory
+
 	events   chan vaultstore.Event
 	eventsMu sync.RWMutex // held to send, taken to close
 	cancel   func()

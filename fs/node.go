@@ -129,11 +129,9 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*go
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	if ch := n.GetChild(name); ch != nil {
-		if cn, ok := ch.Operations().(*node); ok && cn.pendingCreate() {
-			cn.attr(vaultstore.Entry{}, &out.Attr)
-			return ch, 0
-		}
+	if ch := n.adoptPending(ctx, name, joinPath(dir, name)); ch != nil {
+		ch.Operations().(*node).attr(vaultstore.Entry{}, &out.Attr)
+		return ch, 0
 	}
 	_, snap, e := n.head()
 	if e != 0 {
@@ -199,9 +197,13 @@ func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		ino, _ := n.fsys.vaultIno(n.vault, ent.Path)
 		out = append(out, fuse.DirEntry{Name: ent.Name, Mode: modeOf(ent), Ino: ino})
 	}
-	for name, ch := range n.Children() {
-		if cn, ok := ch.Operations().(*node); ok && !seen[name] && cn.pendingCreate() {
-			out = append(out, fuse.DirEntry{Name: name, Mode: modeFile, Ino: ch.StableAttr().Ino})
+	for _, name := range n.fsys.pending.in(n.vault, dir) {
+		if !seen[name] {
+			ino, _ := n.fsys.vaultIno(n.vault, joinPath(dir, name))
+			if ch := n.GetChild(name); ch != nil {
+				ino = ch.StableAttr().Ino
+			}
+			out = append(out, fuse.DirEntry{Name: name, Mode: modeFile, Ino: ino})
 		}
 	}
 	return gofs.NewListDirStream(out), 0
