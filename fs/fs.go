@@ -51,6 +51,9 @@ type FS struct {
 
 	pending pendingFiles // files that exist only in memory
 
+	// StatfsPath is where statfs (df) reads the space from: the node path.
+	StatfsPath string
+
 	events   chan vaultstore.Event
 	eventsMu sync.RWMutex // held to send, taken to close
 	cancel   func()

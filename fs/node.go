@@ -9,6 +9,7 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/pkfs/pkfs/vaultstore"
+	"golang.org/x/sys/unix"
 )
 
 // node is a directory, file or symlink at the HEAD of a vault.
@@ -102,6 +103,9 @@ func (n *node) attr(e vaultstore.Entry, out *fuse.Attr) {
 	}
 	n.mu.Unlock()
 	n.fsys.fill(out, n.StableAttr().Ino, mode, size, mtime)
+	if n.readOnly() {
+		out.Mode &^= 0o222 // a replica of another node's vault
+	}
 	if nlink == 0 {
 		out.Nlink = 0
 	}
@@ -214,14 +218,33 @@ func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	return n.fsys.statfs(out)
 }
 
+// statfs reports the space of the filesystem that holds the node path
+// (StatfsPath), where the vaults' bytes really go; without one, large
+// round numbers.
 func (f *FS) statfs(out *fuse.StatfsOut) syscall.Errno {
 	out.Bsize = blockSize
 	out.Frsize = blockSize
 	out.NameLen = 255
+	var st unix.Statfs_t
+	if f.StatfsPath != "" && unix.Statfs(f.StatfsPath, &st) == nil && st.Bsize > 0 {
+		scale := uint64(st.Bsize) / blockSize
+		if scale == 0 {
+			scale = 1
+		}
+		out.Blocks, out.Bfree, out.Bavail = st.Blocks*scale, st.Bfree*scale, st.Bavail*scale
+		out.Files, out.Ffree = st.Files, st.Ffree
+		return 0
+	}
 	out.Blocks = 1 << 30
 	out.Bfree = 1 << 29
 	out.Bavail = 1 << 29
 	out.Files = 1 << 30
 	out.Ffree = 1 << 29
 	return 0
+}
+
+// readOnly reports whether the node's vault is a read-only replica.
+func (n *node) readOnly() bool {
+	v, err := n.fsys.store.VaultByID(n.vault)
+	return err == nil && v.ReadOnly()
 }

@@ -66,6 +66,9 @@ func (r *rootNode) vaultInode(ctx context.Context, v *vaultstore.Vault, out *fus
 	ino := inoOf(v.ID(), "", "", 0)
 	ch := r.NewInode(ctx, &node{fsys: r.fsys, vault: v.ID(), vroot: true}, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino})
 	r.fsys.fill(out, ino, modeDir, 0, ent.Mtime)
+	if v.ReadOnly() {
+		out.Mode &^= 0o222
+	}
 	return ch, 0
 }
 

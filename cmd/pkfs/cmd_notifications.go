@@ -52,6 +52,9 @@ func runNotificationsRead(c *cli.Context, p printer) error {
 		return err
 	}
 	return p.Print(res, func(w io.Writer) {
+		if len(res) == 0 {
+			fmt.Fprintln(w, "(no notifications)")
+		}
 		for _, n := range res {
 			var body any
 			_ = json.Unmarshal(n.Data, &body)

@@ -128,6 +128,7 @@ func start(o Options) (*Agent, error) {
 	a.srv = &server{svc: svc, ln: ln, path: sock, agentOnly: a.agentMethods()}
 	if mnt != "" {
 		a.fsys = fs.New(svc.Vaults)
+		a.fsys.StatfsPath = o.NodePath
 		if err := a.fsys.Mount(mnt); err != nil {
 			ln.Close()
 			svc.Close()
