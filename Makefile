@@ -25,8 +25,10 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# -count=1: the integration tests build and run bin/pkfs themselves, which
+# go test's cache cannot see, so a cached pass could hide a broken binary.
 test-race:
-	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Benchmarks, never mixed with tests: a table of pkfs against its baselines.
 bench:
