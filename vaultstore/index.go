@@ -234,17 +234,23 @@ func (v *Vault) TouchFrom(path string, t time.Time, origin string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := v.Snapshot(""); err != nil {
+	// under the commit lock: a commit that removes the path between the
+	// check and the write would leave an index entry for a missing path
+	v.wmu.Lock()
+	snap, err := v.Snapshot("")
+	if err == nil {
+		_, err = snap.Stat(JoinPath(parts))
+	}
+	if err == nil {
+		err = v.mtimes.Put([]byte(JoinPath(parts)), encodeTime(t), false)
+	}
+	if err == nil {
+		v.mtc.forget(JoinPath(parts))
+	}
+	v.wmu.Unlock()
+	if err != nil {
 		return err
 	}
-	snap, _ := v.Snapshot("")
-	if _, err := snap.Stat(JoinPath(parts)); err != nil {
-		return err
-	}
-	if err := v.mtimes.Put([]byte(JoinPath(parts)), encodeTime(t), false); err != nil {
-		return err
-	}
-	v.mtc.forget(JoinPath(parts))
 	v.s.events.publish(Event{Vault: v.id, Kind: EventTouched, Changes: []Change{{Path: JoinPath(parts)}}, Origin: origin})
 	return nil
 }

@@ -70,7 +70,13 @@ func (v *Vault) Verify() (*VerifyReport, error) {
 	}); err != nil {
 		bad("references: %v", err)
 	}
-	if err := v.loadHead(); err != nil {
+	// under the commit lock: a commit between loadHead's read of the ref
+	// and its store of the head would otherwise put the old head back in
+	// memory, and the next commit would drop that commit from the branch
+	v.wmu.Lock()
+	err = v.loadHead()
+	v.wmu.Unlock()
+	if err != nil {
 		bad("head: %v", err)
 		return r, nil
 	}
