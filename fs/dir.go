@@ -70,6 +70,9 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 		return syscall.ENOENT
 	}
 	p := joinPath(dir, name)
+	if n.fsys.pending.under(n.vault, p) {
+		return syscall.ENOTEMPTY // it holds a file that lives in memory only
+	}
 	if e := n.update("rmdir", false, func(tx *vaultstore.Tx) error { return tx.Remove(p, vaultstore.RemoveDir) }); e != 0 {
 		return e
 	}
@@ -138,6 +141,9 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 		}
 	}
 	target, _ := n.entryAt(to)
+	if target.Type == vaultstore.TypeDir && n.fsys.pending.under(n.vault, to) {
+		return syscall.ENOTEMPTY // the directory replaced holds a file that lives in memory only
+	}
 	e := n.update("rename", false, func(tx *vaultstore.Tx) error {
 		if flags&renameNoReplace != 0 {
 			if _, err := tx.Stat(to); err == nil {
@@ -154,6 +160,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 			cn.unlinked(target)
 		}
 	}
+	n.fsys.pending.moveDir(n.vault, from, to) // a directory takes its in-memory files along
 	n.fsys.retire(inoOf(n.vault, "", from, 0))
 	n.fsys.retire(inoOf(n.vault, "", to, 0))
 	return 0

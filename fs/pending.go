@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"path"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -61,6 +62,31 @@ func (p *pendingFiles) move(v vaultstore.VaultID, from, to string) {
 		delete(p.m, pendingKey{v, from})
 		p.m[pendingKey{v, to}] = st
 	}
+}
+
+// moveDir moves the files under directory from to directory to (the
+// directory was renamed).
+func (p *pendingFiles) moveDir(v vaultstore.VaultID, from, to string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, st := range p.m {
+		if k.vault == v && strings.HasPrefix(k.path, from+"/") {
+			delete(p.m, k)
+			p.m[pendingKey{v, to + k.path[len(from):]}] = st
+		}
+	}
+}
+
+// under reports whether a pending file lives under directory dir.
+func (p *pendingFiles) under(v vaultstore.VaultID, dir string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k := range p.m {
+		if k.vault == v && strings.HasPrefix(k.path, dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *pendingFiles) at(v vaultstore.VaultID, pth string) *fileState {
