@@ -303,9 +303,12 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 	if h.write {
 		st.writers--
 	}
+	// the last handle, or the last writer: a truncation closed without a
+	// write (deferred by Flush) must not wait for readers to go
 	last, dirty := st.opens <= 0, st.dirty
+	lastWriter := h.write && st.writers <= 0
 	n.mu.Unlock()
-	if last && dirty {
+	if (last || lastWriter) && dirty {
 		if e := n.commit(ctx, false); e != 0 {
 			log.Printf("pkfs: release: commit failed: errno %d", e)
 		}

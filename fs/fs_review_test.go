@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A directory that holds a file living only in memory (created and still
@@ -71,5 +72,44 @@ func TestReviewRenamedDirectoryTakesPendingFiles(t *testing.T) {
 	}
 	if ents, err := os.ReadDir(d); err != nil || len(ents) != 0 {
 		t.Errorf("a new directory of the old name lists %v (%v), want nothing", ents, err)
+	}
+}
+
+// A file emptied by O_TRUNC and closed without a write commits at release
+// (a shell redirection closes a dup before it writes). Release committed
+// only when the last handle went, so while any reader kept the file open
+// the truncation stayed in the mount's memory: not in the vault, not seen
+// by the CLI or peers, and lost if the agent was killed.
+func TestReviewTruncationCommitsWhileAReaderHoldsTheFile(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	p := filepath.Join(v, "secret")
+	if err := os.WriteFile(p, []byte("old secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.Open(p) // a reader that stays
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0) // `: > secret`
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	vv, _ := h.store.Vault("v")
+	deadline := time.Now().Add(2 * time.Second) // release is asynchronous
+	for {
+		snap, _ := vv.Snapshot("")
+		b, err := snap.ReadFile("secret")
+		if err == nil && len(b) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the vault still holds %q after the truncation was closed (%v)", b, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
