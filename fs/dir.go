@@ -1,7 +1,9 @@
 package fs
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"syscall"
 	"time"
 
@@ -95,16 +97,61 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 		}
 	}
 	ent, _ := n.entryAt(p)
-	if e := n.update("unlink", false, func(tx *vaultstore.Tx) error { return tx.Remove(p, vaultstore.RemoveFile) }); e != 0 {
-		return e
+	// The inode keeps its name until go-fuse drops it, after we return: a
+	// flush meanwhile would commit the file back. Detach it in the same
+	// critical section as the commit.
+	cn := n.childNode(name)
+	unlock := lockNodes(cn)
+	e := n.update("unlink", false, func(tx *vaultstore.Tx) error { return tx.Remove(p, vaultstore.RemoveFile) })
+	if e == 0 && cn != nil {
+		cn.gone = &ent
 	}
-	if ch := n.GetChild(name); ch != nil {
-		if cn, ok := ch.Operations().(*node); ok {
-			cn.unlinked(ent)
-		}
+	unlock()
+	if e != 0 {
+		return e
 	}
 	n.fsys.retire(inoOf(n.vault, "", p, 0))
 	return 0
+}
+
+// childNode returns the node of a child the kernel knows, or nil.
+func (n *node) childNode(name string) *node {
+	if ch := n.GetChild(name); ch != nil {
+		if cn, ok := ch.Operations().(*node); ok {
+			return cn
+		}
+	}
+	return nil
+}
+
+// lockNodes locks the mutexes of the given nodes (nil and duplicates
+// skipped) in inode number order, and returns the function that unlocks
+// them.
+func lockNodes(ns ...*node) func() {
+	var ls []*node
+	for _, x := range ns {
+		if x != nil && !slices.Contains(ls, x) {
+			ls = append(ls, x)
+		}
+	}
+	slices.SortFunc(ls, func(a, b *node) int { return cmp.Compare(a.StableAttr().Ino, b.StableAttr().Ino) })
+	for _, x := range ls {
+		x.mu.Lock()
+	}
+	return func() {
+		for _, x := range ls {
+			x.mu.Unlock()
+		}
+	}
+}
+
+// pendingMove is a rename committed but not yet applied to the inode tree
+// (go-fuse moves the inode after the handler returns): until it is, the
+// node's path is still the old one, and its commits must go to the new one.
+type pendingMove struct {
+	parent *gofs.Inode
+	name   string
+	to     string
 }
 
 // RENAME_NOREPLACE and RENAME_EXCHANGE of renameat2(2).
@@ -144,6 +191,15 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if target.Type == vaultstore.TypeDir && n.fsys.pending.under(n.vault, to) {
 		return syscall.ENOTEMPTY // the directory replaced holds a file that lives in memory only
 	}
+	// The inodes keep their names until go-fuse moves them, after we
+	// return: a flush meanwhile would commit the moved file back at its old
+	// name, or the replaced one over the file moved there. Both are told in
+	// the same critical section as the commit.
+	sn, tn := n.childNode(name), np.childNode(newName)
+	if target.Hash.IsZero() || tn == sn {
+		tn = nil
+	}
+	unlock := lockNodes(sn, tn)
 	e := n.update("rename", false, func(tx *vaultstore.Tx) error {
 		if flags&renameNoReplace != 0 {
 			if _, err := tx.Stat(to); err == nil {
@@ -152,13 +208,17 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 		}
 		return tx.Rename(from, to)
 	})
+	if e == 0 {
+		if tn != nil {
+			tn.gone = &target
+		}
+		if sn != nil {
+			sn.moved = &pendingMove{parent: &n.Inode, name: name, to: to}
+		}
+	}
+	unlock()
 	if e != 0 {
 		return e
-	}
-	if ch := np.GetChild(newName); ch != nil && !target.Hash.IsZero() {
-		if cn, ok := ch.Operations().(*node); ok {
-			cn.unlinked(target)
-		}
 	}
 	n.fsys.pending.moveDir(n.vault, from, to) // a directory takes its in-memory files along
 	n.fsys.retire(inoOf(n.vault, "", from, 0))

@@ -341,7 +341,14 @@ func (n *node) commitAs(ctx context.Context, sync, force bool) syscall.Errno {
 		return 0
 	}
 	p, ok := n.path()
-	if !ok {
+	if m := n.moved; m != nil {
+		if name, parent := n.Parent(); parent == m.parent && name == m.name {
+			p = m.to // renamed, and go-fuse has not moved the inode yet
+		} else {
+			n.moved = nil
+		}
+	}
+	if !ok || n.gone != nil {
 		st.dirty, st.created = false, false // unlinked: nowhere to commit
 		n.fsys.pending.dropState(st)
 		return 0

@@ -2,8 +2,10 @@ package fs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -111,5 +113,103 @@ func TestReviewTruncationCommitsWhileAReaderHoldsTheFile(t *testing.T) {
 			t.Fatalf("the vault still holds %q after the truncation was closed (%v)", b, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Unlink committed the removal and returned; go-fuse dropped the name from
+// its tree only then. A flush of the file (open for writing elsewhere) in
+// between found the old path and committed the file back: unlink succeeded
+// and the file was there again. Likewise a rename: the moved file was
+// committed back at its old name, or the file it replaced was committed
+// over it (the rename lost).
+func TestReviewUnlinkRacingClose(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	vv, _ := h.store.Vault("v")
+	bad := 0
+	for i := 0; i < 300; i++ {
+		p := filepath.Join(v, fmt.Sprintf("f%d", i))
+		os.WriteFile(p, []byte("a"), 0o600)
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("bb"))
+		var wg sync.WaitGroup
+		var uerr error
+		wg.Add(2)
+		go func() { defer wg.Done(); f.Close() }()
+		go func() { defer wg.Done(); uerr = os.Remove(p) }()
+		wg.Wait()
+		snap, _ := vv.Snapshot("")
+		if _, err := snap.Stat(fmt.Sprintf("f%d", i)); err == nil && uerr == nil {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d files came back after a successful unlink", bad)
+	}
+}
+
+func TestReviewRenameOverRacingClose(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	vv, _ := h.store.Vault("v")
+	bad := 0
+	for i := 0; i < 300; i++ {
+		dst := filepath.Join(v, fmt.Sprintf("d%d", i))
+		src := filepath.Join(v, fmt.Sprintf("s%d", i))
+		os.WriteFile(dst, []byte("a"), 0o600)
+		os.WriteFile(src, []byte("new"), 0o600)
+		f, err := os.OpenFile(dst, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("old writer"))
+		var wg sync.WaitGroup
+		var rerr error
+		wg.Add(2)
+		go func() { defer wg.Done(); f.Close() }()
+		go func() { defer wg.Done(); rerr = os.Rename(src, dst) }()
+		wg.Wait()
+		snap, _ := vv.Snapshot("")
+		if b, err := snap.ReadFile(fmt.Sprintf("d%d", i)); rerr == nil && (err != nil || string(b) != "new") {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d renames lost to a concurrent close of the file they replaced", bad)
+	}
+}
+
+func TestReviewRenameRacingCloseOfSource(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	vv, _ := h.store.Vault("v")
+	bad := 0
+	for i := 0; i < 300; i++ {
+		src := filepath.Join(v, fmt.Sprintf("s%d", i))
+		dst := filepath.Join(v, fmt.Sprintf("d%d", i))
+		os.WriteFile(src, []byte("a"), 0o600)
+		f, err := os.OpenFile(src, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("written"))
+		var wg sync.WaitGroup
+		var rerr error
+		wg.Add(2)
+		go func() { defer wg.Done(); f.Close() }()
+		go func() { defer wg.Done(); rerr = os.Rename(src, dst) }()
+		wg.Wait()
+		snap, _ := vv.Snapshot("")
+		_, serr := snap.Stat(fmt.Sprintf("s%d", i))
+		b, derr := snap.ReadFile(fmt.Sprintf("d%d", i))
+		if rerr == nil && (serr == nil || derr != nil || string(b) != "written") {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d renames undone or lost by a concurrent close of the file moved", bad)
 	}
 }

@@ -19,9 +19,10 @@ type node struct {
 	vault vaultstore.VaultID
 	vroot bool // the vault's root directory
 
-	mu   sync.Mutex
-	st   *fileState        // the open content of a file, shared by its handles
-	gone *vaultstore.Entry // what it was when it was unlinked while in use
+	mu    sync.Mutex
+	st    *fileState        // the open content of a file, shared by its handles
+	gone  *vaultstore.Entry // what it was when it was unlinked while in use
+	moved *pendingMove      // a rename of it not yet applied to the tree
 }
 
 var (
@@ -109,14 +110,6 @@ func (n *node) attr(e vaultstore.Entry, out *fuse.Attr) {
 	if nlink == 0 {
 		out.Nlink = 0
 	}
-}
-
-// unlinked records what the node was when its name went away while the
-// kernel still holds it (an open file): fstat then shows it with nlink 0.
-func (n *node) unlinked(e vaultstore.Entry) {
-	n.mu.Lock()
-	n.gone = &e
-	n.mu.Unlock()
 }
 
 // newChild returns the inode for entry e under n (an existing one when the
