@@ -111,6 +111,13 @@ func (v *Vault) update(o CommitOptions, fn func(*Tx) error) (plumbing.Hash, erro
 		v.s.events.publish(*ev)
 		return ev.New, nil
 	}
+	if o.Sync {
+		// no commit: the head's own commit may have been written unsynced
+		// (a close), and the caller was promised it is durable
+		if err := v.s.db.Sync(); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
 	return head.commit, nil
 }
 

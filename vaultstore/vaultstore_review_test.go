@@ -82,3 +82,27 @@ func TestReviewTouchRacingRemoveLeavesNoIndexEntry(t *testing.T) {
 		}
 	}
 }
+
+// A synced update that changes nothing made no commit and did not sync
+// either: an fsync (or a CLI write) of content equal to the head returned
+// success while the commit that made that head, written unsynced by an
+// earlier close, could still be lost to a power cut.
+func TestReviewSyncedNoOpUpdateSyncs(t *testing.T) {
+	s, db, _ := newTestStore(t)
+	v, err := s.Create("v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Update(CommitOptions{}, func(tx *Tx) error { return tx.WriteSmall("f", []byte("x"), false, false) }); err != nil {
+		t.Fatal(err)
+	}
+	if !db.TestOnlyUnsynced() {
+		t.Skip("the store synced on its own meanwhile")
+	}
+	if _, err := v.Update(CommitOptions{Sync: true}, func(tx *Tx) error { return tx.WriteSmall("f", []byte("x"), false, false) }); err != nil {
+		t.Fatal(err)
+	}
+	if db.TestOnlyUnsynced() {
+		t.Fatal("a synced update returned with the head's commit still unsynced")
+	}
+}

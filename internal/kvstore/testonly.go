@@ -11,3 +11,7 @@ func (d *DB) TestOnlyTamper(b *Bucket, k []byte, f func(sealed []byte) []byte) e
 	}
 	return d.ldb.Put(dk, f(v), nil)
 }
+
+// TestOnlyUnsynced reports whether writes made without sync are not yet
+// synced. Never used outside tests.
+func (d *DB) TestOnlyUnsynced() bool { return d.dirty.Load() }
