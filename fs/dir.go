@@ -79,6 +79,7 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 		return e
 	}
 	n.fsys.retire(inoOf(n.vault, "", p, 0))
+	n.fsys.forgetIno(n.vault, p)
 	return 0
 }
 
@@ -93,6 +94,7 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if ch := n.GetChild(name); ch != nil {
 		if cn, ok := ch.Operations().(*node); ok && cn.dropPendingCreate() {
 			n.fsys.retire(inoOf(n.vault, "", p, 0))
+			n.fsys.forgetIno(n.vault, p)
 			return 0
 		}
 	}
@@ -111,6 +113,7 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 		return e
 	}
 	n.fsys.retire(inoOf(n.vault, "", p, 0))
+	n.fsys.forgetIno(n.vault, p)
 	return 0
 }
 
@@ -223,6 +226,12 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	n.fsys.pending.moveDir(n.vault, from, to) // a directory takes its in-memory files along
 	n.fsys.retire(inoOf(n.vault, "", from, 0))
 	n.fsys.retire(inoOf(n.vault, "", to, 0))
+	var kept *gofs.StableAttr
+	if sn != nil {
+		a := sn.StableAttr()
+		kept = &a
+	}
+	n.fsys.moveIno(n.vault, from, to, kept)
 	return 0
 }
 

@@ -48,6 +48,10 @@ type FS struct {
 
 	gensMu sync.Mutex
 	gens   map[uint64]uint64
+	// renamed keeps the inode number a file took along in a rename, so a
+	// later lookup at its new path gives the same number (POSIX: a rename
+	// keeps the inode); guarded by gensMu
+	renamed map[pendingKey]gofs.StableAttr
 
 	pending pendingFiles // files that exist only in memory
 
@@ -183,7 +187,35 @@ func (f *FS) retire(base uint64) {
 
 // vaultIno returns the inode number and generation of a HEAD path.
 func (f *FS) vaultIno(v vaultstore.VaultID, path string) (uint64, uint64) {
+	f.gensMu.Lock()
+	if a, ok := f.renamed[pendingKey{v, path}]; ok {
+		f.gensMu.Unlock()
+		return a.Ino, a.Gen
+	}
+	f.gensMu.Unlock()
 	base := inoOf(v, "", path, 0)
 	g := f.gen(base)
 	return inoOf(v, "", path, g), g
+}
+
+// moveIno records that the inode at from now lives at to (nil: to has no
+// inode to keep, and from's record goes).
+func (f *FS) moveIno(v vaultstore.VaultID, from, to string, a *gofs.StableAttr) {
+	f.gensMu.Lock()
+	defer f.gensMu.Unlock()
+	delete(f.renamed, pendingKey{v, from})
+	delete(f.renamed, pendingKey{v, to})
+	if a != nil {
+		if f.renamed == nil {
+			f.renamed = map[pendingKey]gofs.StableAttr{}
+		}
+		f.renamed[pendingKey{v, to}] = *a
+	}
+}
+
+// forgetIno drops the record of a path that went away.
+func (f *FS) forgetIno(v vaultstore.VaultID, p string) {
+	f.gensMu.Lock()
+	delete(f.renamed, pendingKey{v, p})
+	f.gensMu.Unlock()
 }
