@@ -33,6 +33,8 @@ type DB struct {
 	dataKey cryptocore.Key
 	marker  *Bucket
 
+	journals journals
+
 	dirty  atomic.Bool
 	stop   chan struct{}
 	done   chan struct{}
@@ -59,7 +61,7 @@ func Open(dir string, dataKey cryptocore.Key) (*DB, error) {
 		}
 		return nil, fmt.Errorf("failed to open database: %w", err)
 	}
-	d := &DB{ldb: ldb, dataKey: dataKey, stop: make(chan struct{}), done: make(chan struct{})}
+	d := &DB{ldb: ldb, dataKey: dataKey, stop: make(chan struct{}), done: make(chan struct{}), journals: journals{dir: dir}}
 	cryptocore.Lock(d.dataKey.Bytes())
 	d.marker = d.Bucket("sync-marker")
 	go d.syncLoop()
@@ -88,12 +90,13 @@ func (d *DB) Write(b *Batch, sync bool) error {
 		}
 		return nil
 	}
-	if err := d.ldb.Write(&b.b, &opt.WriteOptions{Sync: sync}); err != nil {
+	if sync {
+		return d.syncedWrite(&b.b)
+	}
+	if err := d.ldb.Write(&b.b, &opt.WriteOptions{Sync: false}); err != nil {
 		return fmt.Errorf("failed to write batch: %w", err)
 	}
-	if !sync {
-		d.dirty.Store(true)
-	}
+	d.dirty.Store(true)
 	return nil
 }
 
@@ -105,7 +108,7 @@ func (d *DB) Sync() error {
 	d.dirty.Store(false)
 	var b Batch
 	b.Put(d.marker, []byte("m"), nil)
-	if err := d.ldb.Write(&b.b, &opt.WriteOptions{Sync: true}); err != nil {
+	if err := d.syncedWrite(&b.b); err != nil {
 		d.dirty.Store(true)
 		return fmt.Errorf("failed to sync: %w", err)
 	}
@@ -144,6 +147,22 @@ func (d *DB) Close() error {
 		cryptocore.Unlock(d.dataKey.Bytes())
 	})
 	return err
+}
+
+// syncedWrite writes a batch durably: the journals it may depend on are
+// synced first, the batch itself with goleveldb's sync, then the directory
+// entry of a journal that is new.
+func (d *DB) syncedWrite(b *leveldb.Batch) error {
+	if err := d.journals.before(); err != nil {
+		return fmt.Errorf("failed to sync journals: %w", err)
+	}
+	if err := d.ldb.Write(b, &opt.WriteOptions{Sync: true}); err != nil {
+		return fmt.Errorf("failed to write batch: %w", err)
+	}
+	if err := d.journals.after(); err != nil {
+		return fmt.Errorf("failed to sync the database directory: %w", err)
+	}
+	return nil
 }
 
 // Stats returns goleveldb's statistics, for diagnostics.
