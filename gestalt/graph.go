@@ -70,10 +70,9 @@ func (v Vertex) Display() string {
 }
 
 // record is what discovery learnt about one vertex: the vertices its own
-// (verified) claims point to. A node's link claims carry both nodes'
-// signatures, so a node not discovered yet counts as agreeing to a link; an
-// identity link needs both sides discovered and agreeing, so that no node
-// can borrow an identity it does not own.
+// (verified) claims point to. A link needs both sides discovered and
+// agreeing: no node can borrow an identity it does not own, and a device
+// unlinked in a chain not read yet does not come back.
 type record struct {
 	Declares []Vertex `json:"declares"`
 	Verified bool     `json:"verified"`
@@ -161,17 +160,13 @@ func (g *Graph) neighbours(v Vertex) []Vertex {
 	return out
 }
 
-// linked applies the agreement rule to two vertices and their records.
+// linked applies the agreement rule to two vertices and their records:
+// both must be known and declare each other. A side not known yet does not
+// count as agreeing, even for a link both nodes signed: that old signed
+// claim may since have been revoked by an unlink in the chain we have not
+// read, and a revoked device must not come back through it.
 func linked(v Vertex, rv *record, w Vertex, rw *record) bool {
-	_, _, vIdent := v.Identity()
-	_, _, wIdent := w.Identity()
-	agrees := func(r *record, other Vertex) bool {
-		if r == nil {
-			return !vIdent && !wIdent // a doubly signed node link; this chain is not known yet
-		}
-		return containsVertex(r.Declares, other)
-	}
-	return (rv != nil || rw != nil) && agrees(rv, w) && agrees(rw, v)
+	return rv != nil && rw != nil && containsVertex(rv.Declares, w) && containsVertex(rw.Declares, v)
 }
 
 func containsVertex(vs []Vertex, v Vertex) bool {
