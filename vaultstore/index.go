@@ -3,6 +3,7 @@ package vaultstore
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ type diffEntry struct {
 // diffTrees walks two trees in step, descending only into subtrees whose
 // hashes differ, so its cost is proportional to the change.
 func (v *Vault) diffTrees(a, b plumbing.Hash, prefix string, out *[]diffEntry, ov overlay) error {
+	if len(prefix) > MaxPathLen {
+		return fmt.Errorf("%w: a path longer than %d bytes", ErrCorrupt, MaxPathLen)
+	}
 	if a == b {
 		return nil
 	}

@@ -123,6 +123,12 @@ func (o *objStore) getMeta(h plumbing.Hash) (*objMeta, error) {
 	if errors.Is(err, kvstore.ErrNotFound) {
 		return nil, plumbing.ErrObjectNotFound
 	}
+	if errors.Is(err, kvstore.ErrClosed) {
+		return nil, ErrClosed // shutting down: not damage
+	}
+	if err != nil && !errors.Is(err, kvstore.ErrDamaged) {
+		return nil, fmt.Errorf("object %s: %w", h, err) // an I/O error: not damage either
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: object %s: %v", ErrCorrupt, h, err)
 	}

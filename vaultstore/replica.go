@@ -98,6 +98,17 @@ func (v *Vault) commitsSince(head, have plumbing.Hash) ([]plumbing.Hash, error) 
 // newObjects calls add for every object of tree b that tree a does not
 // have at the same place, descending only into differing subtrees.
 func (v *Vault) newObjects(a, b plumbing.Hash, add func(plumbing.Hash) bool) error {
+	return v.newObjectsAt(a, b, add, 0)
+}
+
+// MaxTreeDepth bounds how deep directories nest: a peer's pack of millions
+// of nested trees must fail, not overflow the stack.
+const MaxTreeDepth = MaxPathLen / 2
+
+func (v *Vault) newObjectsAt(a, b plumbing.Hash, add func(plumbing.Hash) bool, depth int) error {
+	if depth > MaxTreeDepth {
+		return fmt.Errorf("%w: trees nested deeper than %d", ErrCorrupt, MaxTreeDepth)
+	}
 	if a == b {
 		return nil
 	}
@@ -126,7 +137,7 @@ func (v *Vault) newObjects(a, b plumbing.Hash, add func(plumbing.Hash) bool) err
 			if ok && old.isDir() {
 				prev = old.hash
 			}
-			if err := v.newObjects(prev, e.hash, add); err != nil {
+			if err := v.newObjectsAt(prev, e.hash, add, depth+1); err != nil {
 				return err
 			}
 			continue

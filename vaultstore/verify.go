@@ -93,7 +93,7 @@ func (v *Vault) checkReachable(r *VerifyReport, bad func(string, ...any)) {
 			bad("commit %s: %v", h, err)
 			return true
 		}
-		v.checkTree(c.TreeHash, seenTrees, bad)
+		v.checkTree(c.TreeHash, seenTrees, bad, 0)
 		return true
 	})
 	if err != nil {
@@ -101,7 +101,11 @@ func (v *Vault) checkReachable(r *VerifyReport, bad func(string, ...any)) {
 	}
 }
 
-func (v *Vault) checkTree(h plumbing.Hash, seen map[plumbing.Hash]bool, bad func(string, ...any)) {
+func (v *Vault) checkTree(h plumbing.Hash, seen map[plumbing.Hash]bool, bad func(string, ...any), depth int) {
+	if depth > MaxTreeDepth {
+		bad("tree %s: nested deeper than %d", h, MaxTreeDepth)
+		return
+	}
 	if seen[h] {
 		return
 	}
@@ -113,7 +117,7 @@ func (v *Vault) checkTree(h plumbing.Hash, seen map[plumbing.Hash]bool, bad func
 	}
 	for _, e := range t.entries {
 		if e.isDir() {
-			v.checkTree(e.hash, seen, bad)
+			v.checkTree(e.hash, seen, bad, depth+1)
 			continue
 		}
 		if ok, err := v.objs.has(e.hash); err != nil || !ok {
