@@ -190,6 +190,11 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 			}
 		}
 	}
+	if tc := np.childNode(newName); tc != nil && tc != n.childNode(name) {
+		// the name replaced is a file that lives in memory only: it goes,
+		// and its handles must not commit it over the file moved there
+		tc.dropPendingCreate()
+	}
 	target, _ := n.entryAt(to)
 	if target.Type == vaultstore.TypeDir && n.fsys.pending.under(n.vault, to) {
 		return syscall.ENOTEMPTY // the directory replaced holds a file that lives in memory only

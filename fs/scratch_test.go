@@ -58,3 +58,29 @@ func TestScratchFilesAreNotCommitted(t *testing.T) {
 		t.Fatalf("renamed scratch file: %q %v", b, err)
 	}
 }
+
+// A rename over a file that lives in memory only (created, still open)
+// replaces it: its later close does not commit it over the file moved there.
+func TestRenameOverPendingFile(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	f, err := os.Create(filepath.Join(v, "target"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("pending, replaced"))
+	os.WriteFile(filepath.Join(v, "source"), []byte("moved"), 0o600)
+	if err := os.Rename(filepath.Join(v, "source"), filepath.Join(v, "target")); err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte(" more"))
+	f.Close()
+	if b, err := os.ReadFile(filepath.Join(v, "target")); err != nil || string(b) != "moved" {
+		t.Fatalf("target after the close of the replaced file: %q %v", b, err)
+	}
+	vv, _ := h.store.Vault("v")
+	snap, _ := vv.Snapshot("")
+	if b, _ := snap.ReadFile("target"); string(b) != "moved" {
+		t.Fatalf("committed target: %q", b)
+	}
+}

@@ -250,7 +250,10 @@ func init() {
 			return nil, err
 		}
 		if _, err := snap.Stat(p.Path); err == nil {
-			return struct{}{}, v.Touch(p.Path, time.Now())
+			if err := v.Touch(p.Path, time.Now()); err != nil {
+				return nil, err
+			}
+			return struct{}{}, s.Vaults.Sync() // a CLI write is synced
 		} else if !errors.Is(err, vaultstore.ErrNotFound) {
 			return nil, err
 		}
