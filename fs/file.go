@@ -343,9 +343,12 @@ func (n *node) commitAs(ctx context.Context, sync, force bool) syscall.Errno {
 	p, ok := n.path()
 	if m := n.moved; m != nil {
 		if name, parent := n.Parent(); parent == m.parent && name == m.name {
-			p = m.to // renamed, and go-fuse has not moved the inode yet
+			p, ok = m.to, true // renamed, and go-fuse has not moved the inode yet
 		} else {
+			// go-fuse has moved it, perhaps after p was read above: read
+			// it again, or the commit goes back to the old name
 			n.moved = nil
+			p, ok = n.path()
 		}
 	}
 	if !ok || n.gone != nil {
