@@ -148,15 +148,6 @@ func lockNodes(ns ...*node) func() {
 	}
 }
 
-// pendingMove is a rename committed but not yet applied to the inode tree
-// (go-fuse moves the inode after the handler returns): until it is, the
-// node's path is still the old one, and its commits must go to the new one.
-type pendingMove struct {
-	parent *gofs.Inode
-	name   string
-	to     string
-}
-
 // RENAME_NOREPLACE and RENAME_EXCHANGE of renameat2(2).
 const (
 	renameNoReplace = 1
@@ -200,35 +191,31 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 		return syscall.ENOTEMPTY // the directory replaced holds a file that lives in memory only
 	}
 	// The inodes keep their names until go-fuse moves them, after we
-	// return: a flush meanwhile would commit the moved file back at its old
-	// name, or the replaced one over the file moved there. Both are told in
-	// the same critical section as the commit.
+	// return: a flush meanwhile would commit the moved file (or one under
+	// the moved directory) back at its old name, or the replaced one over
+	// the file moved there. The move is recorded, and the replaced file
+	// told, in the same critical section as the commit.
 	sn, tn := n.childNode(name), np.childNode(newName)
 	if target.Hash.IsZero() || tn == sn {
 		tn = nil
 	}
 	unlock := lockNodes(sn, tn)
-	e := n.update("rename", false, func(tx *vaultstore.Tx) error {
-		if flags&renameNoReplace != 0 {
-			if _, err := tx.Stat(to); err == nil {
-				return syscall.EEXIST
-			}
-		}
-		return tx.Rename(from, to)
-	})
+	n.fsys.moves.mu.Lock()
+	e := n.renameLocked(&from, &to, name, newName, np, flags)
 	if e == 0 {
 		if tn != nil {
 			tn.gone = &target
 		}
 		if sn != nil {
-			sn.moved = &pendingMove{parent: &n.Inode, name: name, to: to}
+			n.fsys.moves.add(&move{vault: n.vault, parent: &n.Inode, name: name, child: &sn.Inode, from: from, to: to})
 		}
+		n.fsys.pending.moveDir(n.vault, from, to) // a directory takes its in-memory files along
 	}
+	n.fsys.moves.mu.Unlock()
 	unlock()
 	if e != 0 {
 		return e
 	}
-	n.fsys.pending.moveDir(n.vault, from, to) // a directory takes its in-memory files along
 	n.fsys.retire(inoOf(n.vault, "", from, 0))
 	n.fsys.retire(inoOf(n.vault, "", to, 0))
 	var kept *gofs.StableAttr
@@ -238,6 +225,25 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	}
 	n.fsys.moveIno(n.vault, from, to, kept)
 	return 0
+}
+
+// renameLocked reads the paths again (moves.mu held: an earlier rename may
+// have moved them since) and commits the rename.
+func (n *node) renameLocked(from, to *string, name, newName string, np *node, flags uint32) syscall.Errno {
+	d1, ok1 := n.vaultPath()
+	d2, ok2 := np.vaultPath()
+	if !ok1 || !ok2 {
+		return syscall.ENOENT
+	}
+	*from, *to = joinPath(d1, name), joinPath(d2, newName)
+	return n.update("rename", false, func(tx *vaultstore.Tx) error {
+		if flags&renameNoReplace != 0 {
+			if _, err := tx.Stat(*to); err == nil {
+				return syscall.EEXIST
+			}
+		}
+		return tx.Rename(*from, *to)
+	})
 }
 
 // Symlink implements gofs.NodeSymlinker: one commit.

@@ -341,16 +341,6 @@ func (n *node) commitAs(ctx context.Context, sync, force bool) syscall.Errno {
 		return 0
 	}
 	p, ok := n.path()
-	if m := n.moved; m != nil {
-		if name, parent := n.Parent(); parent == m.parent && name == m.name {
-			p, ok = m.to, true // renamed, and go-fuse has not moved the inode yet
-		} else {
-			// go-fuse has moved it, perhaps after p was read above: read
-			// it again, or the commit goes back to the old name
-			n.moved = nil
-			p, ok = n.path()
-		}
-	}
 	if !ok || n.gone != nil {
 		st.dirty, st.created = false, false // unlinked: nowhere to commit
 		n.fsys.pending.dropState(st)
@@ -369,6 +359,19 @@ func (n *node) commitAs(ctx context.Context, sync, force bool) syscall.Errno {
 	b, err := v.WriteBlobBytes(st.data) // no copy: n.mu keeps st.data still until the commit returns
 	if err != nil {
 		return errno("commit", err)
+	}
+	// the path again, now with renames held off until the commit is in: one
+	// may have moved the file (or a directory above it) while the blob was
+	// written, and the commit must not bring it back at its old name
+	p, ok, unlock := n.lockedPath()
+	defer unlock()
+	if !ok || n.gone != nil || (!force && scratchName(path.Base(p))) {
+		b.Discard()
+		if !ok || n.gone != nil {
+			st.dirty, st.created = false, false
+			n.fsys.pending.dropState(st)
+		}
+		return 0
 	}
 	created, exec, mtime := st.created, st.exec, st.mtime
 	if st.touch != nil {

@@ -54,6 +54,7 @@ type FS struct {
 	renamed map[pendingKey]gofs.StableAttr
 
 	pending pendingFiles // files that exist only in memory
+	moves   moves        // renames committed, not yet applied to the inode tree
 
 	// StatfsPath is where statfs (df) reads the space from: the node path.
 	StatfsPath string

@@ -213,3 +213,90 @@ func TestReviewRenameRacingCloseOfSource(t *testing.T) {
 		t.Fatalf("%d renames undone or lost by a concurrent close of the file moved", bad)
 	}
 }
+
+// A file open for writing in a directory that is renamed commits at its new
+// path when closed, and the old directory does not come back.
+func TestRenameDirWithFileOpenForWriting(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	vv, _ := h.store.Vault("v")
+	if err := os.MkdirAll(filepath.Join(v, "a", "b"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(v, "a", "b", "old"), []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(v, "a", "b", "old"), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := os.Create(filepath.Join(v, "a", "b", "new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("changed")
+	g.WriteString("created")
+	if err := os.Rename(filepath.Join(v, "a"), filepath.Join(v, "z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("close of a file in a renamed directory: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close of a file created in a renamed directory: %v", err)
+	}
+	snap, _ := vv.Snapshot("")
+	for name, want := range map[string]string{"z/b/old": "changed", "z/b/new": "created"} {
+		b, err := snap.ReadFile(name)
+		if err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
+		}
+	}
+	if _, err := snap.Stat("a"); err == nil {
+		t.Error("the directory renamed came back at its old name")
+	}
+	if b, err := os.ReadFile(filepath.Join(v, "z", "b", "old")); err != nil || string(b) != "changed" {
+		t.Errorf("read back through the mount: %q, %v", b, err)
+	}
+}
+
+// A close racing a rename of the directory above the file: the commit lands
+// at the new path, never back at the old one.
+func TestRenameDirRacingCloseOfFileInIt(t *testing.T) {
+	h := mount(t)
+	v := h.vault(t, "v")
+	vv, _ := h.store.Vault("v")
+	bad := 0
+	for i := 0; i < 150; i++ {
+		src := filepath.Join(v, fmt.Sprintf("s%d", i))
+		dst := filepath.Join(v, fmt.Sprintf("d%d", i))
+		if err := os.Mkdir(src, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(src, "f"), []byte("a"), 0o600)
+		f, err := os.OpenFile(filepath.Join(src, "f"), os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("written"))
+		var wg sync.WaitGroup
+		var rerr, cerr error
+		wg.Add(2)
+		go func() { defer wg.Done(); cerr = f.Close() }()
+		go func() { defer wg.Done(); rerr = os.Rename(src, dst) }()
+		wg.Wait()
+		if rerr != nil || cerr != nil {
+			t.Fatalf("rename: %v, close: %v", rerr, cerr)
+		}
+		snap, _ := vv.Snapshot("")
+		_, serr := snap.Stat(fmt.Sprintf("s%d", i))
+		b, derr := snap.ReadFile(fmt.Sprintf("d%d/f", i))
+		if serr == nil || derr != nil || string(b) != "written" {
+			bad++
+			t.Logf("%d: old dir there: %v, new file %q, %v", i, serr == nil, b, derr)
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of 150 closes went back to the directory's old name or were lost", bad)
+	}
+}

@@ -19,10 +19,9 @@ type node struct {
 	vault vaultstore.VaultID
 	vroot bool // the vault's root directory
 
-	mu    sync.Mutex
-	st    *fileState        // the open content of a file, shared by its handles
-	gone  *vaultstore.Entry // what it was when it was unlinked while in use
-	moved *pendingMove      // a rename of it not yet applied to the tree
+	mu   sync.Mutex
+	st   *fileState        // the open content of a file, shared by its handles
+	gone *vaultstore.Entry // what it was when it was unlinked while in use
 }
 
 var (
@@ -32,9 +31,10 @@ var (
 	_ = (gofs.NodeStatfser)((*node)(nil))
 )
 
-// path returns the node's path inside its vault, or false when the node has
-// been unlinked (it is no longer in the tree).
-func (n *node) path() (string, bool) {
+// treePath returns the node's path in the inode tree, or false when the
+// node has been unlinked (it is no longer in the tree). A rename just
+// committed may not be in the tree yet: path maps it to the vault.
+func (n *node) treePath() (string, bool) {
 	var parts []string
 	var p *gofs.Inode = &n.Inode
 	for {

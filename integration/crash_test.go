@@ -43,7 +43,7 @@ func TestCrashSafety(t *testing.T) {
 	var printed []string
 	const rounds = 50
 	for round := 0; round < rounds; round++ {
-		out := runAndKill(t, n, time.Duration(20+rng.IntN(400))*time.Millisecond)
+		out := runAndKill(t, n, time.Duration(20+rng.IntN(600))*time.Millisecond)
 		lines := strings.SplitAfter(out, "\n")
 		for _, l := range lines {
 			if !strings.HasSuffix(l, "\n") {
@@ -66,7 +66,10 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 	}
-	if len(printed) < rounds {
+	// a sanity check, not a speed test: a -race binary on a loaded machine
+	// may print no commit in a short round, but some rounds must run long
+	// enough for the kills to land after returned commands
+	if len(printed) < rounds/5 {
 		t.Fatalf("only %d commits were printed in %d rounds: the child hardly ran", len(printed), rounds)
 	}
 	t.Logf("%d rounds, %d commits printed, %d in the log", rounds, len(printed), len(n.logIDs("v")))
