@@ -236,7 +236,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 		return 0, syscall.EFBIG
 	}
 	if end > int64(len(st.data)) {
-		st.data = grow(st.data, int(end))
+		st.data = growFor(st.data, int(off), int(end))
 	}
 	copy(st.data[off:], data)
 	st.dirty, st.written, st.mtime = true, true, time.Now()
@@ -245,11 +245,17 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 
 // grow extends b to n bytes (zero-filled), doubling the capacity so that
 // sequential writes copy amortised O(1) per byte.
-func grow(b []byte, n int) []byte {
+func grow(b []byte, n int) []byte { return growFor(b, n, n) }
+
+// growFor is grow for a write of [off, n): only the bytes before off that
+// are new must be zeroed, the write covers the rest.
+func growFor(b []byte, off, n int) []byte {
 	if n <= cap(b) {
 		old := len(b)
 		b = b[:n]
-		clear(b[old:])
+		if off > old {
+			clear(b[old:off])
+		}
 		return b
 	}
 	c := max(n, 2*cap(b), 4096)

@@ -269,9 +269,11 @@ func (o *objStore) memObject(t plumbing.ObjectType, content []byte) (*pendingObj
 	if int64(len(content)) > maxFileSize {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(content), maxFileSize)
 	}
+	if len(content) > batchedObjectLimit {
+		return o.largeMemObject(t, content)
+	}
 	h := computeHash(t, content)
-	nch := uint32((len(content) + ChunkSize - 1) / ChunkSize)
-	p := &pendingObject{hash: h, meta: &objMeta{typ: t, size: int64(len(content)), prefix: cryptocore.RandomBytes(prefixSize), nchunks: nch}}
+	p := &pendingObject{hash: h, meta: o.chunkedMeta(t, len(content))}
 	if _, ok := o.cache.get(h); ok {
 		p.exists = true
 		return p, nil
@@ -279,28 +281,45 @@ func (o *objStore) memObject(t plumbing.ObjectType, content []byte) (*pendingObj
 	for i := 0; i < len(content); i += ChunkSize {
 		p.chunks = append(p.chunks, content[i:min(i+ChunkSize, len(content))])
 	}
-	if len(content) <= batchedObjectLimit {
-		return p, nil
-	}
-	if ok, err := o.has(h); err != nil {
-		return nil, err
-	} else if ok {
-		p.exists, p.chunks = true, nil
-		return p, nil
-	}
+	return p, nil
+}
+
+func (o *objStore) chunkedMeta(t plumbing.ObjectType, size int) *objMeta {
+	nch := uint32((size + ChunkSize - 1) / ChunkSize)
+	return &objMeta{typ: t, size: int64(size), prefix: cryptocore.RandomBytes(prefixSize), nchunks: nch}
+}
+
+// largeMemObject is memObject for content too large for the commit batch:
+// its chunks are sealed and written in batches of their own while another
+// core computes the git hash. Content already stored (known only once the
+// hash is) has its new chunks dropped again.
+func (o *objStore) largeMemObject(t plumbing.ObjectType, content []byte) (*pendingObject, error) {
+	hc := make(chan plumbing.Hash, 1)
+	go func() { hc <- computeHash(t, content) }()
+	meta := o.chunkedMeta(t, len(content))
 	var bt kvstore.Batch
-	for i, c := range p.chunks {
-		bt.Put(o.chunks, chunkKey(p.meta.prefix, uint32(i)), c)
-		if bt.Size() >= chunkBatchBytes || i == len(p.chunks)-1 {
-			if err := o.db.Write(&bt, false); err != nil {
-				o.dropChunks(p.meta.prefix, nch)
-				return nil, err
-			}
+	var err error
+	for i, n := 0, 0; i < len(content) && err == nil; i, n = i+ChunkSize, n+1 {
+		bt.Put(o.chunks, chunkKey(meta.prefix, uint32(n)), content[i:min(i+ChunkSize, len(content))])
+		if bt.Size() >= chunkBatchBytes || i+ChunkSize >= len(content) {
+			err = o.db.Write(&bt, false)
 			bt.Reset()
 		}
 	}
-	p.chunks = nil
-	return p, nil
+	h := <-hc // content must not change until the hash is done, error or not
+	exists := false
+	if err == nil {
+		if _, exists = o.cache.get(h); !exists {
+			exists, err = o.has(h)
+		}
+	}
+	if err != nil || exists {
+		o.dropChunks(meta.prefix, meta.nchunks)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &pendingObject{hash: h, meta: meta, exists: exists}, nil
 }
 
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}

@@ -305,3 +305,42 @@ func TestReadOnlyReplica(t *testing.T) {
 		t.Fatalf("write to replica: %v", err)
 	}
 }
+
+// Content too large for the commit batch has its chunks written while its
+// hash is computed; when the content turns out to be stored already, the
+// chunks just written are dropped again and the object is the stored one.
+func TestLargeMemObjectStoredTwice(t *testing.T) {
+	v := newTestVault(t)
+	data := make([]byte, 6*ChunkSize+7)
+	rand.Read(data)
+	b1, err := v.WriteBlobBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b1.p.exists || b1.p.meta.nchunks != 7 {
+		t.Fatalf("first write: exists %v, %d chunks", b1.p.exists, b1.p.meta.nchunks)
+	}
+	mustUpdate(t, v, func(tx *Tx) error { return tx.Put("a", b1, false, false) })
+	b2, err := v.WriteBlobBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b2.p.exists || b2.p.hash != b1.p.hash {
+		t.Fatalf("second write of the same content: exists %v, hash %v vs %v", b2.p.exists, b2.p.hash, b1.p.hash)
+	}
+	for i := uint32(0); i < 7; i++ {
+		if _, err := v.objs.chunks.Get(chunkKey(b2.p.meta.prefix, i)); err == nil {
+			t.Fatalf("chunk %d of the duplicate was kept", i)
+		}
+	}
+	mustUpdate(t, v, func(tx *Tx) error { return tx.Put("b", b2, false, false) })
+	s, _ := v.Snapshot("")
+	for _, p := range []string{"a", "b"} {
+		if got, err := s.ReadFile(p); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s: read back differs: %v", p, err)
+		}
+	}
+	if e, _ := s.Stat("b"); e.Hash != plumbing.ComputeHash(plumbing.BlobObject, data) {
+		t.Fatalf("hash %v", e.Hash)
+	}
+}
