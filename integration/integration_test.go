@@ -28,6 +28,14 @@ var (
 type cleanupM struct{ m *testing.M }
 
 func (c cleanupM) Run() int {
+	// agents started without a runtime dir of their own keep their sockets
+	// and logs here, not in /tmp/pkfs-<uid> after the tests
+	rt, err := os.MkdirTemp("", "pkfs-integration-run-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(rt)
+	os.Setenv("XDG_RUNTIME_DIR", rt)
 	code := c.m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

@@ -28,6 +28,7 @@ func testEnv(t *testing.T) {
 	t.Setenv(envMemLimit, "min")
 	t.Setenv(envNodePath, "")
 	t.Setenv(envPasswordFile, "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // agent sockets and logs: not in /tmp/pkfs-<uid>
 }
 
 func initNode(t *testing.T, path string) string {
