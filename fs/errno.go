@@ -5,7 +5,6 @@ import (
 	"log"
 	"syscall"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/pkfs/pkfs/vaultstore"
 )
 
@@ -16,7 +15,7 @@ var errnos = []struct {
 	{vaultstore.ErrNotFound, syscall.ENOENT},
 	{vaultstore.ErrVaultNotFound, syscall.ENOENT},
 	{vaultstore.ErrRevision, syscall.ENOENT},
-	{plumbing.ErrObjectNotFound, syscall.EIO},
+	{vaultstore.ErrObjectNotFound, syscall.EIO},
 	{vaultstore.ErrExists, syscall.EEXIST},
 	{vaultstore.ErrVaultExists, syscall.EEXIST},
 	{vaultstore.ErrNotDir, syscall.ENOTDIR},

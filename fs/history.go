@@ -5,7 +5,6 @@ import (
 	"io"
 	"syscall"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/pkfs/pkfs/vaultstore"
@@ -149,7 +148,7 @@ type hnode struct {
 	fsys   *FS
 	vault  vaultstore.VaultID
 	rev    string // the name the revision was looked up by
-	commit plumbing.Hash
+	commit vaultstore.Hash
 	path   string
 }
 

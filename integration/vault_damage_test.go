@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/pkfs/pkfs/internal/kvstore"
 	internalnode "github.com/pkfs/pkfs/internal/node"
 	"github.com/pkfs/pkfs/vaultstore"
@@ -27,7 +26,7 @@ type target struct {
 	path  string
 	chunk int
 	ref   bool
-	hash  plumbing.Hash // found on first use, so that the damaged object need not be read again
+	hash  vaultstore.Hash // found on first use, so that the damaged object need not be read again
 }
 
 // tamper opens the node in this process (no pkfs may run), flips a byte of

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/pkfs/pkfs/gestalt"
 	"github.com/pkfs/pkfs/vaultstore"
 )
@@ -20,9 +19,9 @@ import (
 // bytes instead of a pack), and answers the head that head picks.
 type evilFetch struct {
 	v    *vaultstore.Vault
-	drop func(plumbing.ObjectType) bool
+	drop func(vaultstore.ObjectType) bool
 	raw  []byte
-	head func(real plumbing.Hash) plumbing.Hash
+	head func(real vaultstore.Hash) vaultstore.Hash
 }
 
 func (e evilFetch) handler(t *testing.T) Handler {
@@ -31,25 +30,25 @@ func (e evilFetch) handler(t *testing.T) Handler {
 		if err := decodeBody(body, &req); err != nil {
 			return nil, err
 		}
-		hashes, err := e.v.MissingObjects(req.Have.Git())
+		hashes, err := e.v.MissingObjects(req.Have.V())
 		if err != nil {
 			return nil, err
 		}
 		if e.drop != nil {
-			hashes = slices.DeleteFunc(hashes, func(h plumbing.Hash) bool {
-				o, err := e.v.Storer().EncodedObject(plumbing.AnyObject, h)
+			hashes = slices.DeleteFunc(hashes, func(h vaultstore.Hash) bool {
+				typ, err := e.v.ObjectType(h)
 				if err != nil {
 					t.Errorf("object %s: %v", h, err)
 					return false
 				}
-				return e.drop(o.Type())
+				return e.drop(typ)
 			})
 		}
 		if e.raw != nil {
 			if _, err := out.Write(e.raw); err != nil {
 				return nil, err
 			}
-		} else if err := encodePack(out, e.v, hashes); err != nil {
+		} else if err := e.v.WritePack(out, hashes); err != nil {
 			return nil, err
 		}
 		head := e.v.Head()
@@ -60,8 +59,8 @@ func (e evilFetch) handler(t *testing.T) Handler {
 	}
 }
 
-func is(t plumbing.ObjectType) func(plumbing.ObjectType) bool {
-	return func(o plumbing.ObjectType) bool { return o == t }
+func is(t vaultstore.ObjectType) func(vaultstore.ObjectType) bool {
+	return func(o vaultstore.ObjectType) bool { return o == t }
 }
 
 // evilPair is an origin a with a vault v that b cloned, and two commits on
@@ -69,8 +68,8 @@ func is(t plumbing.ObjectType) func(plumbing.ObjectType) bool {
 type evilPair struct {
 	a, b   *sysNode
 	v, r   *vaultstore.Vault
-	before plumbing.Hash // the replica's head
-	blob   plumbing.Hash // a blob of the new commits
+	before vaultstore.Hash // the replica's head
+	blob   vaultstore.Hash // a blob of the new commits
 }
 
 func newEvilPair(t *testing.T) *evilPair {
@@ -89,7 +88,7 @@ func newEvilPair(t *testing.T) *evilPair {
 	p := &evilPair{a: a, b: b, v: v, r: r, before: r.Head()}
 	news, _ := v.MissingObjects(p.before)
 	for _, h := range news {
-		if o, err := v.Storer().EncodedObject(plumbing.AnyObject, h); err == nil && o.Type() == plumbing.BlobObject {
+		if typ, err := v.ObjectType(h); err == nil && typ == vaultstore.BlobObject {
 			p.blob = h
 		}
 	}
@@ -105,18 +104,18 @@ func newEvilPair(t *testing.T) *evilPair {
 // wrong, and the replica is unchanged and sound; an honest pull after it
 // still works.
 func TestPackMissingObjectsRejected(t *testing.T) {
-	all := func(plumbing.ObjectType) bool { return true }
+	all := func(vaultstore.ObjectType) bool { return true }
 	tests := []struct {
 		name string
 		evil func(p *evilPair) evilFetch
 		want error
 		msg  string
 	}{
-		{"pack without the new blobs", func(p *evilPair) evilFetch { return evilFetch{v: p.v, drop: is(plumbing.BlobObject)} },
+		{"pack without the new blobs", func(p *evilPair) evilFetch { return evilFetch{v: p.v, drop: is(vaultstore.BlobObject)} },
 			ErrBadRequest, "objects are missing"},
-		{"pack without the new trees", func(p *evilPair) evilFetch { return evilFetch{v: p.v, drop: is(plumbing.TreeObject)} },
+		{"pack without the new trees", func(p *evilPair) evilFetch { return evilFetch{v: p.v, drop: is(vaultstore.TreeObject)} },
 			ErrBadRequest, "objects are missing"},
-		{"pack without the commits", func(p *evilPair) evilFetch { return evilFetch{v: p.v, drop: is(plumbing.CommitObject)} },
+		{"pack without the commits", func(p *evilPair) evilFetch { return evilFetch{v: p.v, drop: is(vaultstore.CommitObject)} },
 			ErrBadRequest, "objects are missing"},
 		{"no pack at all", func(p *evilPair) evilFetch { return evilFetch{v: p.v, drop: all} },
 			ErrBadRequest, "objects are missing"},
@@ -124,7 +123,7 @@ func TestPackMissingObjectsRejected(t *testing.T) {
 			return evilFetch{v: p.v, raw: []byte("PACK\x00\x00\x00\x02garbage that is no pack")}
 		}, ErrBadRequest, "bad pack"},
 		{"a blob as the head", func(p *evilPair) evilFetch {
-			return evilFetch{v: p.v, head: func(plumbing.Hash) plumbing.Hash { return p.blob }}
+			return evilFetch{v: p.v, head: func(vaultstore.Hash) vaultstore.Hash { return p.blob }}
 		}, ErrBadRequest, "objects are missing"},
 		{"a head that does not descend from ours", func(p *evilPair) evilFetch {
 			u, _ := p.a.Vaults.Create("unrelated")
@@ -167,7 +166,7 @@ func TestCloneOfIncompletePackLeavesNothing(t *testing.T) {
 	v, _ := a.Vaults.Create("prod")
 	writeFile(t, v, "db/password", "one")
 	a.ACL.SetVault(v.ID().String(), b.Keyring.NodeID(), []gestalt.Action{gestalt.Clone, gestalt.Pull})
-	a.Node.Handle("vaults.fetch", evilFetch{v: v, drop: is(plumbing.BlobObject)}.handler(t))
+	a.Node.Handle("vaults.fetch", evilFetch{v: v, drop: is(vaultstore.BlobObject)}.handler(t))
 	_, _, err := b.Clone(ctx(t), a.Keyring.NodeID(), "prod", nil)
 	if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "objects are missing") {
 		t.Fatalf("clone: %v", err)

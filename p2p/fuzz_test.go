@@ -286,7 +286,7 @@ func FuzzHashUnmarshalText(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h.Git().IsZero() {
+		if h.V().IsZero() {
 			if len(b) != 0 {
 				t.Fatalf("zero hash marshals to %q", b)
 			}

@@ -6,22 +6,11 @@ import (
 	"io"
 	"sync"
 
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/pkfs/pkfs/vaultstore"
 )
 
 // MaxPack bounds the packfile a peer may send in one fetch.
 const MaxPack = 2 << 30
-
-// encodePack writes the objects as a packfile without deltas.
-func encodePack(w io.Writer, v *vaultstore.Vault, hashes []plumbing.Hash) error {
-	if len(hashes) == 0 {
-		return nil
-	}
-	_, err := packfile.NewEncoder(w, v.Storer(), false).Encode(hashes, 0)
-	return err
-}
 
 // packSink decodes a packfile written to it into a vault's storer, in a
 // goroutine started by the first write (an empty stream decodes nothing).
@@ -41,7 +30,7 @@ func (p *packSink) Write(b []byte) (int, error) {
 		pr, pw := io.Pipe()
 		p.pw, p.started = pw, true
 		go func() {
-			err := packfile.UpdateObjectStorage(p.v.Storer(), io.LimitReader(pr, MaxPack))
+			err := p.v.ReadPack(io.LimitReader(pr, MaxPack))
 			pr.CloseWithError(err)
 			p.done <- err
 		}()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"sync"
 	"time"
 
@@ -51,7 +50,7 @@ func (r *replicator) subscribe() {
 // unless it could not be reached within the last followerRetry: one that
 // is away is not dialled again on every commit. It catches up when it
 // comes back and connects.
-func (r *replicator) announce(vault vaultstore.VaultID, head plumbing.Hash) {
+func (r *replicator) announce(vault vaultstore.VaultID, head vaultstore.Hash) {
 	followers, err := r.s.ACL.Followers(vault.String())
 	if err != nil {
 		return

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/pkfs/pkfs/gestalt"
 	"github.com/pkfs/pkfs/keyring"
 	"github.com/pkfs/pkfs/vaultstore"
@@ -224,7 +223,7 @@ func (s *System) handleFetch(ctx context.Context, from Peer, body json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	have := req.Have.Git()
+	have := req.Have.V()
 	act := gestalt.Pull
 	if have.IsZero() {
 		act = gestalt.Clone
@@ -241,7 +240,7 @@ func (s *System) handleFetch(ctx context.Context, from Peer, body json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	if err := encodePack(out, v, hashes); err != nil {
+	if err := v.WritePack(out, hashes); err != nil {
 		return nil, err
 	}
 	return fetchResponse{Head: Hash(head), Objects: len(hashes), Commits: commits}, nil
@@ -291,7 +290,7 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 		return st, err
 	}
 	st = FetchStats{Head: resp.Head, Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
-	head := st.Head.Git()
+	head := st.Head.V()
 	if head.IsZero() {
 		return st, nil
 	}
@@ -310,7 +309,7 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 }
 
 // diverged is the error of a fetch whose history does not contain ours.
-func diverged(v *vaultstore.Vault, from keyring.NodeID, have plumbing.Hash) error {
+func diverged(v *vaultstore.Vault, from keyring.NodeID, have vaultstore.Hash) error {
 	return fmt.Errorf("%w: vault %s: the history at %s does not contain this replica's head %s "+
 		"(merging diverged replicas comes later)", ErrConflict, v.Name(), from, have)
 }

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/pkfs/pkfs/vaultstore"
 	"io"
 )
 
@@ -118,29 +118,31 @@ func decodeBody(b json.RawMessage, v any) error {
 
 var errShortWrite = errors.New("short write")
 
-// Hash is a git object hash on the wire: 40 hex digits, or "" for none.
-type Hash plumbing.Hash
+// Hash is an object hash on the wire: 40 hex digits, or "" for none.
+type Hash vaultstore.Hash
 
 // MarshalText implements encoding.TextMarshaler.
 func (h Hash) MarshalText() ([]byte, error) {
-	if plumbing.Hash(h).IsZero() {
+	if vaultstore.Hash(h).IsZero() {
 		return []byte{}, nil
 	}
-	return []byte(plumbing.Hash(h).String()), nil
+	return []byte(vaultstore.Hash(h).String()), nil
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler, strictly.
+// UnmarshalText implements encoding.TextUnmarshaler, strictly: only 40
+// lowercase hex digits (or nothing).
 func (h *Hash) UnmarshalText(b []byte) error {
 	if len(b) == 0 {
 		*h = Hash{}
 		return nil
 	}
-	if len(b) != 40 || !plumbing.IsHash(string(b)) {
+	p, err := vaultstore.ParseHash(string(b))
+	if err != nil || p.String() != string(b) {
 		return fmt.Errorf("%w: object hash", ErrBadRequest)
 	}
-	*h = Hash(plumbing.NewHash(string(b)))
+	*h = Hash(p)
 	return nil
 }
 
-// Git returns the go-git hash.
-func (h Hash) Git() plumbing.Hash { return plumbing.Hash(h) }
+// V returns the vaultstore hash.
+func (h Hash) V() vaultstore.Hash { return vaultstore.Hash(h) }

@@ -36,7 +36,7 @@ func (o *objStore) openBlob(h plumbing.Hash) (*Blob, error) {
 func (b *Blob) Size() int64 { return b.m.size }
 
 // Hash returns the git hash of the object.
-func (b *Blob) Hash() plumbing.Hash { return b.h }
+func (b *Blob) Hash() Hash { return Hash(b.h) }
 
 // ReadAt implements io.ReaderAt.
 func (b *Blob) ReadAt(p []byte, off int64) (int, error) {

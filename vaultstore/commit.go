@@ -32,7 +32,7 @@ type PendingBlob struct {
 }
 
 // Hash returns the blob's git hash.
-func (b *PendingBlob) Hash() plumbing.Hash { return b.p.hash }
+func (b *PendingBlob) Hash() Hash { return Hash(b.p.hash) }
 
 // Size returns the blob's size.
 func (b *PendingBlob) Size() int64 { return b.p.meta.size }
@@ -79,14 +79,15 @@ func (v *Vault) discard(p *pendingObject) {
 // Update runs fn on a transaction and commits its changes as one commit.
 // When fn fails, nothing is committed. A transaction that changes nothing
 // makes no commit (unless AllowEmpty) and returns the current head.
-func (v *Vault) Update(o CommitOptions, fn func(*Tx) error) (plumbing.Hash, error) {
+func (v *Vault) Update(o CommitOptions, fn func(*Tx) error) (Hash, error) {
 	if err := v.checkUsable(); err != nil {
-		return plumbing.ZeroHash, err
+		return ZeroHash, err
 	}
 	if v.ReadOnly() {
-		return plumbing.ZeroHash, fmt.Errorf("%w: %s", ErrReadOnly, v.Name())
+		return ZeroHash, fmt.Errorf("%w: %s", ErrReadOnly, v.Name())
 	}
-	return v.update(o, fn)
+	h, err := v.update(o, fn)
+	return Hash(h), err
 }
 
 func (v *Vault) update(o CommitOptions, fn func(*Tx) error) (plumbing.Hash, error) {
@@ -109,7 +110,7 @@ func (v *Vault) update(o CommitOptions, fn func(*Tx) error) (plumbing.Hash, erro
 	}
 	if ev != nil {
 		v.s.events.publish(*ev)
-		return ev.New, nil
+		return plumbing.Hash(ev.New), nil
 	}
 	if o.Sync {
 		// no commit: the head's own commit may have been written unsynced
@@ -202,7 +203,7 @@ func (v *Vault) moveHead(bt *kvstore.Batch, head *headState, commit, root plumbi
 	for h, t := range ov {
 		v.trees.put(h, t)
 	}
-	return &Event{Vault: v.id, Kind: EventCommit, Old: head.commit, New: commit, Changes: changes, Remote: remote}, nil
+	return &Event{Vault: v.id, Kind: EventCommit, Old: Hash(head.commit), New: Hash(commit), Changes: changes, Remote: remote}, nil
 }
 
 func (v *Vault) addCommit(bt *kvstore.Batch, root plumbing.Hash, parents []plumbing.Hash, msg string, when time.Time) (plumbing.Hash, error) {

@@ -32,7 +32,7 @@ func TestDamagedObjects(t *testing.T) {
 
 	// small object: the meta entry holds the content
 	db.TestOnlyTamper(v.objs.meta, smallE.Hash[:], flip)
-	v.objs.cache.remove(smallE.Hash)
+	v.objs.cache.remove(smallE.Hash.git())
 	if _, err := snap.ReadFile("small"); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("read of damaged small file: %v", err)
 	}
@@ -40,7 +40,7 @@ func TestDamagedObjects(t *testing.T) {
 		t.Fatal("verify missed a damaged object")
 	}
 	// large object: damage one chunk
-	m, _ := v.objs.getMeta(bigE.Hash)
+	m, _ := v.objs.getMeta(bigE.Hash.git())
 	db.TestOnlyTamper(v.objs.chunks, chunkKey(m.prefix, 1), flip)
 	if _, err := snap.ReadFile("big"); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("read of damaged big file: %v", err)

@@ -38,7 +38,7 @@ func (s *Snapshot) ReadDirNames(path string) ([]Entry, error) {
 			continue
 		}
 		out = append(out, Entry{Name: te.name, Path: JoinPath(append(parts[:len(parts):len(parts)], te.name)),
-			Type: typeOf(te.mode), Exec: te.mode == filemode.Executable, Hash: te.hash})
+			Type: typeOf(te.mode), Exec: te.mode == filemode.Executable, Hash: Hash(te.hash)})
 	}
 	sortByName(out)
 	return out, nil

@@ -37,7 +37,7 @@ func TestReadDirNames(t *testing.T) {
 
 	ea, _ := snap.Stat("d/a")
 	db.TestOnlyTamper(v.objs.meta, ea.Hash[:], flip)
-	v.objs.cache.remove(ea.Hash)
+	v.objs.cache.remove(ea.Hash.git())
 	if _, err := snap.ReadDir("d"); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("ReadDir with a damaged object: %v", err)
 	}

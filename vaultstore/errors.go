@@ -22,4 +22,5 @@ var (
 	ErrCorrupt        = errors.New("vault object damaged")
 	ErrClosed         = errors.New("vault store closed")
 	ErrInvalidRename  = errors.New("invalid rename")
+	ErrInvalidHash    = errors.New("invalid object hash")
 )

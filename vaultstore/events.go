@@ -1,10 +1,6 @@
 package vaultstore
 
-import (
-	"sync"
-
-	"github.com/go-git/go-git/v5/plumbing"
-)
+import "sync"
 
 // EventKind says what happened to a vault.
 type EventKind int
@@ -31,11 +27,11 @@ type Change struct {
 type Event struct {
 	Vault   VaultID
 	Kind    EventKind
-	Old     plumbing.Hash // previous head commit
-	New     plumbing.Hash // new head commit
-	Changes []Change      // paths changed by the commit (nil: unknown, assume all)
-	Remote  bool          // the commit came from a peer
-	Origin  string        // CommitOptions.Origin of a local commit
+	Old     Hash     // previous head commit
+	New     Hash     // new head commit
+	Changes []Change // paths changed by the commit (nil: unknown, assume all)
+	Remote  bool     // the commit came from a peer
+	Origin  string   // CommitOptions.Origin of a local commit
 }
 
 type events struct {

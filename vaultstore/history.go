@@ -12,7 +12,7 @@ import (
 
 // LogEntry is one commit of a vault's history.
 type LogEntry struct {
-	ID        plumbing.Hash
+	ID        Hash
 	Committer string // node ID of the committer
 	Time      time.Time
 	Message   string
@@ -24,7 +24,12 @@ const maxRevWalk = 1 << 20
 // Resolve turns a revision into a commit hash. Accepted: "HEAD", "main",
 // a full or short (4+ hex digits) commit ID, each optionally followed by
 // "~N" or "^" steps along first parents.
-func (v *Vault) Resolve(rev string) (plumbing.Hash, error) {
+func (v *Vault) Resolve(rev string) (Hash, error) {
+	h, err := v.resolve(rev)
+	return Hash(h), err
+}
+
+func (v *Vault) resolve(rev string) (plumbing.Hash, error) {
 	base, steps, err := splitRev(rev)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -81,7 +86,7 @@ func splitRev(rev string) (string, int, error) {
 func (v *Vault) resolveBase(base string) (plumbing.Hash, error) {
 	switch base {
 	case "", "HEAD", "main", string(Branch):
-		h := v.Head()
+		h := v.headCommit()
 		if h.IsZero() {
 			return h, fmt.Errorf("%w: the vault has no commits yet", ErrRevision)
 		}
@@ -123,7 +128,7 @@ func (v *Vault) resolveBase(base string) (plumbing.Hash, error) {
 // walkCommits visits every commit reachable from the head once, until fn
 // returns false.
 func (v *Vault) walkCommits(fn func(plumbing.Hash) bool) error {
-	head := v.Head()
+	head := v.headCommit()
 	if head.IsZero() {
 		return nil
 	}
@@ -156,13 +161,13 @@ func (v *Vault) Log(n int) ([]LogEntry, error) {
 		return nil, err
 	}
 	var out []LogEntry
-	h := v.Head()
+	h := v.headCommit()
 	for !h.IsZero() && (n <= 0 || len(out) < n) {
 		c, err := v.commit(h)
 		if err != nil {
 			return out, err
 		}
-		out = append(out, LogEntry{ID: h, Committer: c.Committer.Name, Time: c.Committer.When, Message: strings.TrimRight(c.Message, "\n")})
+		out = append(out, LogEntry{ID: Hash(h), Committer: c.Committer.Name, Time: c.Committer.When, Message: strings.TrimRight(c.Message, "\n")})
 		h = plumbing.ZeroHash
 		if len(c.ParentHashes) > 0 {
 			h = c.ParentHashes[0]
@@ -175,14 +180,14 @@ func (v *Vault) Log(n int) ([]LogEntry, error) {
 // of the head: history is never rewritten, and the old head stays
 // reachable. It returns the new head (the head itself when the content is
 // already equal).
-func (v *Vault) Version(rev string, o CommitOptions) (plumbing.Hash, error) {
-	h, err := v.Resolve(rev)
+func (v *Vault) Version(rev string, o CommitOptions) (Hash, error) {
+	h, err := v.resolve(rev)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return ZeroHash, err
 	}
 	c, err := v.commit(h)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return ZeroHash, err
 	}
 	if o.Message == "" {
 		o.Message = "Revert to " + h.String()[:12]

@@ -20,8 +20,13 @@ var (
 // blobs that differ from its parent's. Its cost follows the change, not the
 // vault. With a zero have (a clone) or a have this vault does not know, it
 // lists everything reachable from the head.
-func (v *Vault) MissingObjects(have plumbing.Hash) ([]plumbing.Hash, error) {
-	head := v.Head()
+func (v *Vault) MissingObjects(have Hash) ([]Hash, error) {
+	out, err := v.missingObjects(have.git())
+	return hashes(out), err
+}
+
+func (v *Vault) missingObjects(have plumbing.Hash) ([]plumbing.Hash, error) {
+	head := v.headCommit()
 	if head.IsZero() || head == have {
 		return nil, nil
 	}
@@ -152,7 +157,8 @@ func (v *Vault) newObjectsAt(a, b plumbing.Hash, add func(plumbing.Hash) bool, d
 // everything it references must be present; otherwise nothing changes. The
 // move is one batch with the mtime index, and publishes a remote commit
 // event.
-func (v *Vault) FastForward(newHead plumbing.Hash, sync bool) error {
+func (v *Vault) FastForward(to Hash, sync bool) error {
+	newHead := to.git()
 	if err := v.checkUsable(); err != nil {
 		return err
 	}
@@ -249,12 +255,13 @@ func (v *Vault) checkComplete(commits []plumbing.Hash, have plumbing.Hash) error
 
 // CountSince returns how many commits lie between from (exclusive) and the
 // head, or -1 when from is not in the head's history.
-func (v *Vault) CountSince(from plumbing.Hash) int {
-	cs, err := v.commitsSince(v.Head(), from)
+func (v *Vault) CountSince(since Hash) int {
+	from := since.git()
+	cs, err := v.commitsSince(v.headCommit(), from)
 	if err != nil {
 		return -1
 	}
-	if !from.IsZero() && !v.reaches(cs, from) && v.Head() != from {
+	if !from.IsZero() && !v.reaches(cs, from) && v.headCommit() != from {
 		return -1
 	}
 	return len(cs)

@@ -46,7 +46,7 @@ type Entry struct {
 	Type  EntryType
 	Exec  bool
 	Size  int64 // content size for files, target length for symlinks, 0 for directories
-	Hash  plumbing.Hash
+	Hash  Hash
 	Mtime time.Time
 }
 
@@ -70,7 +70,7 @@ func (v *Vault) Snapshot(rev string) (*Snapshot, error) {
 		s := &Snapshot{v: v, commit: h.commit, root: h.root, isHead: true}
 		return s, nil
 	}
-	ch, err := v.Resolve(rev)
+	ch, err := v.resolve(rev)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (v *Vault) Snapshot(rev string) (*Snapshot, error) {
 }
 
 // Commit returns the commit the snapshot shows.
-func (s *Snapshot) Commit() plumbing.Hash { return s.commit }
+func (s *Snapshot) Commit() Hash { return Hash(s.commit) }
 
 // find walks to parts and returns the tree entry (nil for the root).
 func (s *Snapshot) find(parts []string) (*treeEntry, error) {
@@ -108,10 +108,10 @@ func (s *Snapshot) find(parts []string) (*treeEntry, error) {
 func (s *Snapshot) entry(path string, te *treeEntry) (Entry, error) {
 	e := Entry{Path: path, Mtime: s.mtime(path)}
 	if te == nil {
-		e.Type, e.Hash = TypeDir, s.root
+		e.Type, e.Hash = TypeDir, Hash(s.root)
 		return e, nil
 	}
-	e.Name, e.Hash, e.Type, e.Exec = te.name, te.hash, typeOf(te.mode), te.mode == filemode.Executable
+	e.Name, e.Hash, e.Type, e.Exec = te.name, Hash(te.hash), typeOf(te.mode), te.mode == filemode.Executable
 	if e.Type != TypeDir {
 		m, err := s.v.objs.getMeta(te.hash)
 		if err != nil {
@@ -205,9 +205,9 @@ func (s *Snapshot) Open(path string) (*Blob, error) {
 }
 
 // OpenHash returns the content of a blob by hash.
-func (v *Vault) OpenHash(h plumbing.Hash) (*Blob, error) {
-	b, err := v.objs.openBlob(h)
-	return b, wrapObjErr(h, err)
+func (v *Vault) OpenHash(h Hash) (*Blob, error) {
+	b, err := v.objs.openBlob(h.git())
+	return b, wrapObjErr(h.git(), err)
 }
 
 // ReadFile returns the whole content of a file, checked against its hash.

@@ -3,7 +3,6 @@ package vaultstore
 import (
 	"fmt"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/pkfs/pkfs/internal/kvstore"
 )
 
@@ -12,11 +11,11 @@ import (
 // object), or chunk number chunk of a large one. Tests damage the entry with
 // kvstore.DB.TestOnlyTamper to check that damage is detected. Never used
 // outside tests.
-func (v *Vault) TestOnlyObjectKey(h plumbing.Hash, chunk int) (*kvstore.Bucket, []byte, error) {
+func (v *Vault) TestOnlyObjectKey(h Hash, chunk int) (*kvstore.Bucket, []byte, error) {
 	if chunk < 0 {
 		return v.objs.meta, h[:], nil
 	}
-	m, err := v.objs.getMeta(h)
+	m, err := v.objs.getMeta(h.git())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -106,7 +106,9 @@ func (v *Vault) markGone()  { v.isGone.Store(true) }
 func (v *Vault) gone() bool { return v.isGone.Load() }
 
 // Head returns the head commit (zero for an empty replica).
-func (v *Vault) Head() plumbing.Hash { return v.head.Load().commit }
+func (v *Vault) Head() Hash { return Hash(v.headCommit()) }
+
+func (v *Vault) headCommit() plumbing.Hash { return v.head.Load().commit }
 
 // Storer returns the go-git storer of the vault, for replication.
 func (v *Vault) Storer() *Storer { return v.storer }

@@ -175,7 +175,7 @@ func names(es []Entry) string {
 	return strings.Join(n, ",")
 }
 
-func mustUpdate(t *testing.T, v *Vault, fn func(*Tx) error) plumbing.Hash {
+func mustUpdate(t *testing.T, v *Vault, fn func(*Tx) error) Hash {
 	t.Helper()
 	h, err := v.Update(CommitOptions{}, fn)
 	if err != nil {
@@ -281,7 +281,7 @@ func TestLargeFileStreams(t *testing.T) {
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("size %d: read back differs: %v", size, err)
 		}
-		if e, _ := s.Stat("big"); e.Size != int64(len(data)) || e.Hash != plumbing.ComputeHash(plumbing.BlobObject, data) {
+		if e, _ := s.Stat("big"); e.Size != int64(len(data)) || e.Hash != Hash(plumbing.ComputeHash(plumbing.BlobObject, data)) {
 			t.Fatalf("stat %+v", e)
 		}
 		blob, _ := s.Open("big")
@@ -340,7 +340,7 @@ func TestLargeMemObjectStoredTwice(t *testing.T) {
 			t.Fatalf("%s: read back differs: %v", p, err)
 		}
 	}
-	if e, _ := s.Stat("b"); e.Hash != plumbing.ComputeHash(plumbing.BlobObject, data) {
+	if e, _ := s.Stat("b"); e.Hash != Hash(plumbing.ComputeHash(plumbing.BlobObject, data)) {
 		t.Fatalf("hash %v", e.Hash)
 	}
 }

@@ -38,6 +38,31 @@ var ranks = map[string]int{
 // cipherOwner is the only package that may import cipher implementations.
 const cipherOwner = "internal/cryptocore"
 
+// libraryOwners names, for each library whose types must not spread, the
+// one entry that may import it, and why.
+var libraryOwners = []struct{ prefix, owner, why string }{
+	{"github.com/go-git/go-git/", "vaultstore",
+		"vaults are git repositories only inside vaultstore: others use its Hash, Entry and pack API, so the storage can change without them"},
+	{"github.com/hanwen/go-fuse/", "fs",
+		"the kernel interface stays in fs: errnos are made in one place"},
+	{"github.com/quic-go/quic-go", "p2p",
+		"the transport stays in p2p: peers are node IDs elsewhere"},
+	{"github.com/syndtr/goleveldb/", "internal/kvstore",
+		"nothing may bypass the sealing and MACs of the encrypted store"},
+}
+
+// libraryViolation says why from may not import the library path imp, or
+// returns "".
+func libraryViolation(from, imp string) string {
+	fe := entry(from)
+	for _, l := range libraryOwners {
+		if (imp == strings.TrimSuffix(l.prefix, "/") || strings.HasPrefix(imp, l.prefix)) && fe != l.owner {
+			return from + " imports " + imp + ": only " + l.owner + " may (" + l.why + ")"
+		}
+	}
+	return ""
+}
+
 // pkg is what `go list -json` tells about a package.
 type pkg struct {
 	ImportPath   string
@@ -154,6 +179,19 @@ func TestOnlyCryptocoreImportsCiphers(t *testing.T) {
 	}
 }
 
+func TestLibrariesStayWithTheirOwners(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if entry(p.ImportPath) == "internal/layers" {
+			continue // this test names them
+		}
+		for _, imp := range append(append(append([]string(nil), p.Imports...), p.TestImports...), p.XTestImports...) {
+			if v := libraryViolation(p.ImportPath, imp); v != "" {
+				t.Error(v)
+			}
+		}
+	}
+}
+
 // TestRulesCatchViolations checks the rules themselves on made-up imports,
 // so that a broken rule cannot pass silently.
 func TestRulesCatchViolations(t *testing.T) {
@@ -177,6 +215,22 @@ func TestRulesCatchViolations(t *testing.T) {
 	} {
 		if got := layerViolation(tc.from, tc.to) != ""; got != tc.bad {
 			t.Errorf("%s -> %s: violation=%v, want %v", tc.from, tc.to, got, tc.bad)
+		}
+	}
+	for _, tc := range []struct {
+		from, imp string
+		bad       bool
+	}{
+		{m + "vaultstore", "github.com/go-git/go-git/v5/plumbing", false},
+		{m + "p2p", "github.com/go-git/go-git/v5/plumbing", true},
+		{m + "fs", "github.com/hanwen/go-fuse/v2/fs", false},
+		{m + "internal/agent", "github.com/hanwen/go-fuse/v2/fuse", true},
+		{m + "p2p", "github.com/quic-go/quic-go", false},
+		{m + "cmd/pkfs", "github.com/quic-go/quic-go", true},
+		{m + "vaultstore", "github.com/syndtr/goleveldb/leveldb", true},
+	} {
+		if got := libraryViolation(tc.from, tc.imp) != ""; got != tc.bad {
+			t.Errorf("%s imports %s: violation=%v, want %v", tc.from, tc.imp, got, tc.bad)
 		}
 	}
 	if entry(m+"internal/newthing") != "" {
