@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -137,15 +138,51 @@ func (l *fileLedger) read(t *testing.T, out string) {
 }
 
 // startKillWriter starts writer w as a child process.
-func startKillWriter(t *testing.T, dir string, w int, seed uint64) (*exec.Cmd, *bytes.Buffer) {
+func startKillWriter(t *testing.T, dir string, w int, seed uint64) (*exec.Cmd, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", killWriterEnv, dir, w, seed))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, os.Stderr
 	noErr(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, &out
+	return cmd, out
+}
+
+// lockedBuffer is a writer's output, read while it is written.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitAcks waits until every writer has acknowledged a first version (a
+// loaded machine can take seconds to start them), at most limit.
+func waitAcks(outs []*lockedBuffer, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		all := true
+		for _, o := range outs {
+			if !strings.Contains(o.String(), "\n") {
+				all = false
+			}
+		}
+		if all {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // The agent is killed with SIGKILL while files are written through the
@@ -169,13 +206,16 @@ func TestMountKillAgent(t *testing.T) {
 	for round := 0; round < rounds && time.Now().Before(deadline); round++ {
 		type writer struct {
 			cmd *exec.Cmd
-			out *bytes.Buffer
+			out *lockedBuffer
 		}
 		var ws []writer
+		var outs []*lockedBuffer
 		for w := 0; w < 3; w++ {
 			cmd, out := startKillWriter(t, dir, w, seed+uint64(round)*1000)
 			ws = append(ws, writer{cmd, out})
+			outs = append(outs, out)
 		}
+		waitAcks(outs, 20*time.Second)
 		time.Sleep(time.Duration(200+rng.IntN(700)) * time.Millisecond)
 		noErr(t, syscall.Kill(st.PID, syscall.SIGKILL))
 		if !waitGone(st.PID, 10*time.Second) {
