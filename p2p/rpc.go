@@ -99,6 +99,13 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 	if err == nil {
 		err = dw.err
 	}
+	var se *quic.StreamError
+	if err != nil && errors.As(err, &se) && se.Remote {
+		// the caller refused what we sent (a pack it could not take)
+		logf("%s: %s refused our answer with code %d (%v)", req.Method, pc.id, se.ErrorCode,
+			(&RemoteError{Code: Code(se.ErrorCode)}).Unwrap())
+		return
+	}
 	if err != nil {
 		code, _ := codeOf(err)
 		if code == CodeInternal {
@@ -198,6 +205,9 @@ func (n *Node) callOn(ctx context.Context, pc *peerConn, method string, req, res
 				return fmt.Errorf("%w: unexpected data", ErrBadRequest)
 			}
 			if _, err := data.Write(f.payload); err != nil {
+				// refused (a bad pack): tell the sender why, and stop it
+				code, _ := codeOf(err)
+				s.CancelRead(quic.StreamErrorCode(code))
 				return err
 			}
 		case kindResponse:

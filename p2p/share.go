@@ -240,7 +240,7 @@ func (s *System) handleFetch(ctx context.Context, from Peer, body json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	if err := v.WritePack(out, hashes); err != nil {
+	if err := v.ExportPack(out, hashes); err != nil {
 		return nil, err
 	}
 	return fetchResponse{Head: Hash(head), Objects: len(hashes), Commits: commits}, nil
@@ -287,6 +287,9 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 		if errors.Is(err, ErrConflict) {
 			return st, diverged(v, from, have)
 		}
+		if errors.Is(err, ErrBadRequest) || errors.Is(err, ErrTooLarge) {
+			logf("vault %s: refused the pack from %s: %v", v.ID(), from, err)
+		}
 		return st, err
 	}
 	st = FetchStats{Head: resp.Head, Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
@@ -303,7 +306,9 @@ func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.No
 			}
 			return st, diverged(v, from, have)
 		}
-		return st, fmt.Errorf("%w: the pack from %s does not hold everything its head %s needs: %v", ErrBadRequest, from, head, err)
+		err = fmt.Errorf("%w: the pack from %s does not hold everything its head %s needs: %v", ErrBadRequest, from, head, err)
+		logf("vault %s: refused the head from %s: %v", v.ID(), from, err)
+		return st, err
 	}
 	return st, nil
 }
