@@ -125,8 +125,11 @@ func (s *System) inOurGestalt(id keyring.NodeID) bool {
 	return false
 }
 
-// visibleVault resolves a vault (by ID, or by name) that the caller may
-// clone or pull; anything else is "not shared", whether it exists or not.
+// visibleVault resolves a vault that the caller may clone or pull, by ID
+// text or, for vaults.info only, by name (what the peer's user typed);
+// text of the form of a vault ID always means that ID (see
+// vaultstore.Store.Vault). Anything else is "not shared", whether it
+// exists or not.
 func (s *System) visibleVault(ref string, caller keyring.NodeID) (*vaultstore.Vault, error) {
 	v, err := s.Vaults.Vault(ref)
 	notShared := fmt.Errorf("%w: no vault %q is shared with you", ErrPermission, ref)
@@ -141,6 +144,16 @@ func (s *System) visibleVault(ref string, caller keyring.NodeID) (*vaultstore.Va
 		return nil, notShared
 	}
 	return v, nil
+}
+
+// sharedVaultByID is visibleVault for requests that name a vault by ID
+// only (every request but vaults.info).
+func (s *System) sharedVaultByID(ref string, caller keyring.NodeID) (*vaultstore.Vault, error) {
+	if _, err := vaultstore.ParseVaultID(ref); err != nil {
+		logf("%s named a vault by something else than its ID: refused", caller)
+		return nil, fmt.Errorf("%w: a vault ID is expected", ErrBadRequest)
+	}
+	return s.visibleVault(ref, caller)
 }
 
 func (s *System) registerVaultMethods() {
@@ -219,7 +232,7 @@ func (s *System) handleFetch(ctx context.Context, from Peer, body json.RawMessag
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
 	}
-	v, err := s.visibleVault(req.VaultID, from.ID)
+	v, err := s.sharedVaultByID(req.VaultID, from.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +348,14 @@ func (s *System) Clone(ctx context.Context, from keyring.NodeID, ref string, pro
 	if old, err := s.Vaults.VaultByID(id); err == nil {
 		return nil, FetchStats{}, fmt.Errorf("%w: already cloned as %q", vaultstore.ErrVaultExists, old.Name())
 	}
+	if want, err := vaultstore.ParseVaultID(ref); err == nil && want != id {
+		logf("asked %s for vault %s, it answered with vault %s: refused", from, want, id)
+		return nil, FetchStats{}, fmt.Errorf("%w: asked for vault %s, the peer answered with %s", ErrBadRequest, want, id)
+	}
 	if vaultstore.ValidateName(info.VaultName) != nil {
+		// empty, too long, a path, a control character, or the form of a
+		// vault ID (which would shadow it): a safe name of our own
+		logf("vault %s from %s: its name is not valid here; cloned under a name of ours", id, from)
 		info.VaultName = "vault"
 	}
 	name, err := s.Vaults.UniqueName(info.VaultName)
