@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"crypto/tls"
@@ -54,18 +55,25 @@ const HandlerTimeout = 10 * time.Minute
 // input the server does not read.
 const streamRefused quic.StreamErrorCode = 1
 
+// requestTimeout bounds the reading of a request: a stream that stalls
+// before its request is whole is cancelled then (CallTimeout; tests lower
+// it).
+var requestTimeout atomic.Int64
+
+func init() { requestTimeout.Store(int64(CallTimeout)) }
+
 // serveStream reads one request, runs its handler, and answers.
 func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
+	n.activeStreams.Add(1)
+	defer n.activeStreams.Add(-1)
 	defer s.Close()
-	s.SetReadDeadline(time.Now().Add(CallTimeout))
-	bw := bufio.NewWriterSize(s, 64<<10)
+	s.SetReadDeadline(time.Now().Add(time.Duration(requestTimeout.Load())))
 	fail := func(err error) {
 		// Whatever the peer still sends on this stream is not read: stop
 		// it, so that the stream is released (a peer that is refused must
 		// not use up its connection's streams).
 		s.CancelRead(streamRefused)
-		_ = writeFrame(bw, kindError, encodeError(err))
-		_ = bw.Flush()
+		_ = writeFrame(s, kindError, encodeError(err))
 	}
 	f, err := readFrame(s)
 	if err != nil {
@@ -89,6 +97,12 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 	if !ok {
 		fail(fmt.Errorf("%w %q", ErrUnknownMethod, req.Method))
 		return
+	}
+	bw := bufio.NewWriterSize(s, 64<<10) // only now: a request has come
+	fail = func(err error) {
+		s.CancelRead(streamRefused)
+		_ = writeFrame(bw, kindError, encodeError(err))
+		_ = bw.Flush()
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, HandlerTimeout)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkfs/pkfs/internal/kvstore"
@@ -48,16 +49,21 @@ type Node struct {
 	handlers   map[string]Handler
 
 	mu      sync.Mutex
-	conns   map[keyring.NodeID]*peerConn
+	conns   map[keyring.NodeID]*peerConn   // the connection calls use
+	live    map[keyring.NodeID][]*peerConn // every connection served, oldest first
 	dialing map[keyring.NodeID]*dialCall
+	adm     admission
 
 	connectMu sync.Mutex
 	onConnect []func(keyring.NodeID)
+
+	activeStreams atomic.Int64 // requests being read or served
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
+
 
 type peerConn struct {
 	id    keyring.NodeID
@@ -77,7 +83,11 @@ func quicConfig() *quic.Config {
 		HandshakeIdleTimeout: HandshakeLimit,
 		MaxIdleTimeout:       IdleTimeout,
 		KeepAlivePeriod:      KeepAlive,
-		MaxIncomingStreams:   256,
+		MaxIncomingStreams:   MaxStreamsPerConn,
+		MaxIncomingUniStreams: -1, // pkfs uses none
+
+		InitialStreamReceiveWindow:     initialStreamWindow,
+		InitialConnectionReceiveWindow: initialConnWindow,
 	}
 }
 
@@ -99,9 +109,10 @@ func Listen(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to listen on %s: %w", ua, err)
 	}
-	n := &Node{id: cfg.Keyring.NodeID(), cert: tlsCert{cert}, udp: udp, tr: &quic.Transport{Conn: udp},
-		Graph: NewGraph(cfg.DB), handlers: map[string]Handler{},
-		conns: map[keyring.NodeID]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{}}
+	n := &Node{id: cfg.Keyring.NodeID(), cert: tlsCert{cert}, udp: udp,
+		Graph: NewGraph(cfg.DB), handlers: map[string]Handler{}, conns: map[keyring.NodeID]*peerConn{},
+		live: map[keyring.NodeID][]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{}}
+	n.tr = &quic.Transport{Conn: udp, ConnContext: n.admit}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	ln, err := n.tr.Listen(serverTLS(cert), quicConfig())
 	if err != nil {
@@ -160,11 +171,17 @@ func (n *Node) acceptLoop() {
 	}
 }
 
-// register keeps a connection to a peer and serves its streams.
+// register keeps a connection to a peer and serves its streams. Past
+// MaxConnsPerPeer connections of one node, the oldest is closed.
 func (n *Node) register(pc *peerConn) {
 	n.mu.Lock()
 	n.conns[pc.id] = pc
+	old := n.keepLive(pc)
 	n.mu.Unlock()
+	for _, o := range old {
+		logf("closed the oldest connection of %s: over %d", pc.id, MaxConnsPerPeer)
+		o.conn.CloseWithError(connTooMany, "too many connections from your node")
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -173,6 +190,7 @@ func (n *Node) register(pc *peerConn) {
 		if n.conns[pc.id] == pc {
 			delete(n.conns, pc.id)
 		}
+		n.dropLive(pc)
 		n.mu.Unlock()
 	}()
 	n.connectMu.Lock()
