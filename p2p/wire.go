@@ -100,7 +100,8 @@ func readGrowing(r io.Reader, n int) ([]byte, error) {
 		if len(p) == cap(p) {
 			p = slices.Grow(p, min(n, 2*cap(p))-len(p))
 		}
-		k, err := io.ReadFull(r, p[len(p):cap(p)])
+		// (Grow may round the capacity up past n)
+		k, err := io.ReadFull(r, p[len(p):min(cap(p), n)])
 		p = p[:len(p)+k]
 		if err != nil {
 			return nil, err
