@@ -280,11 +280,18 @@ func (n *Node) handleHello(ctx context.Context, from Peer, body json.RawMessage,
 	if h.Version != WireVersion {
 		return nil, fmt.Errorf("%w: %d", ErrVersion, h.Version)
 	}
-	// Remember where the peer listens: its address as seen, its port as told.
+	// Remember where the peer listens: its address as seen, its port as
+	// told. Anyone can make a node ID and say hello: unless the peer is
+	// trusted, that is a hint in memory, which a dial back confirms.
 	if ua, ok := from.Addr.(*net.UDPAddr); ok && h.Port > 0 && h.Port < 65536 {
 		a := NodeAddress{NodeID: from.ID, Host: ua.IP.String(), Port: h.Port, LastSeen: time.Now().UTC()}
-		if old, err := n.Graph.Get(from.ID); err != nil || old.Host != a.Host || old.Port != a.Port {
+		old, err := n.Graph.Get(from.ID)
+		switch {
+		case err == nil && old.Host == a.Host && old.Port == a.Port:
+		case n.isTrusted(from.ID):
 			_ = n.Graph.Learn(a)
+		default:
+			n.hints.put(a)
 		}
 	}
 	return helloBody{NodeID: n.id, Port: n.Addr().Port, Version: WireVersion}, nil

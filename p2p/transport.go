@@ -53,6 +53,10 @@ type Node struct {
 	live    map[keyring.NodeID][]*peerConn // every connection served, oldest first
 	dialing map[keyring.NodeID]*dialCall
 	adm     admission
+	hints   *hintTable
+
+	trustMu sync.RWMutex
+	trusted func(keyring.NodeID) bool
 
 	connectMu sync.Mutex
 	onConnect []func(keyring.NodeID)
@@ -111,7 +115,7 @@ func Listen(cfg Config) (*Node, error) {
 	}
 	n := &Node{id: cfg.Keyring.NodeID(), cert: tlsCert{cert}, udp: udp,
 		Graph: NewGraph(cfg.DB), handlers: map[string]Handler{}, conns: map[keyring.NodeID]*peerConn{},
-		live: map[keyring.NodeID][]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{}}
+		live: map[keyring.NodeID][]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{}, hints: newHints()}
 	n.tr = &quic.Transport{Conn: udp, ConnContext: n.admit}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	ln, err := n.tr.Listen(serverTLS(cert), quicConfig())
@@ -124,6 +128,20 @@ func Listen(cfg Config) (*Node, error) {
 	n.wg.Add(1)
 	go n.acceptLoop()
 	return n, nil
+}
+
+// SetTrusted says which peers the node believes about other nodes'
+// addresses (see Graph.Learn); others' word is only a hint.
+func (n *Node) SetTrusted(fn func(keyring.NodeID) bool) {
+	n.trustMu.Lock()
+	n.trusted = fn
+	n.trustMu.Unlock()
+}
+
+func (n *Node) isTrusted(id keyring.NodeID) bool {
+	n.trustMu.RLock()
+	defer n.trustMu.RUnlock()
+	return n.trusted != nil && n.trusted(id)
 }
 
 // ID returns this node's ID.
@@ -232,11 +250,55 @@ func (n *Node) conn(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
 	return d.pc, d.err
 }
 
+// dial connects to id at the addresses known for it, the graph's and a
+// hint's, the one seen more recently first. The address where id's key
+// answers is learned into the graph: the outbound contact confirmed it.
 func (n *Node) dial(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
-	a, err := n.Graph.Get(id)
+	addrs, err := n.addressesOf(id)
 	if err != nil {
 		return nil, err
 	}
+	for _, a := range addrs {
+		var pc *peerConn
+		if pc, err = n.dialAt(ctx, id, a); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		a.LastSeen = time.Now().UTC()
+		if lerr := n.Graph.Learn(a); lerr != nil {
+			logf("%s answered at %s but is not recorded: %v", id, a.Addr(), lerr)
+		}
+		n.hints.forget(id)
+		n.register(pc)
+		return pc, nil
+	}
+	return nil, err
+}
+
+// addressesOf returns where id may listen, most recently seen first.
+func (n *Node) addressesOf(id keyring.NodeID) ([]NodeAddress, error) {
+	g, gerr := n.Graph.Get(id)
+	if gerr != nil && !errors.Is(gerr, ErrUnknownNode) {
+		return nil, gerr
+	}
+	h, seen, ok := n.hints.get(id)
+	switch {
+	case gerr != nil && !ok:
+		return nil, gerr
+	case gerr != nil:
+		return []NodeAddress{h}, nil
+	case !ok || h.Addr() == g.Addr():
+		return []NodeAddress{g}, nil
+	case seen.After(g.LastSeen):
+		return []NodeAddress{h, g}, nil
+	}
+	return []NodeAddress{g, h}, nil
+}
+
+// dialAt connects to id at a and confirms the connection with a hello.
+func (n *Node) dialAt(ctx context.Context, id keyring.NodeID, a NodeAddress) (*peerConn, error) {
 	ua, err := net.ResolveUDPAddr("udp", a.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, id, err)
@@ -255,9 +317,6 @@ func (n *Node) dial(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
 		c.CloseWithError(2, "hello failed")
 		return nil, err
 	}
-	a.LastSeen = time.Now().UTC()
-	_ = n.Graph.Add(a)
-	n.register(pc)
 	return pc, nil
 }
 
