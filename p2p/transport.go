@@ -68,7 +68,6 @@ type Node struct {
 	wg     sync.WaitGroup
 }
 
-
 type peerConn struct {
 	id    keyring.NodeID
 	conn  *quic.Conn
@@ -84,10 +83,10 @@ type dialCall struct {
 
 func quicConfig() *quic.Config {
 	return &quic.Config{
-		HandshakeIdleTimeout: HandshakeLimit,
-		MaxIdleTimeout:       IdleTimeout,
-		KeepAlivePeriod:      KeepAlive,
-		MaxIncomingStreams:   MaxStreamsPerConn,
+		HandshakeIdleTimeout:  HandshakeLimit,
+		MaxIdleTimeout:        IdleTimeout,
+		KeepAlivePeriod:       KeepAlive,
+		MaxIncomingStreams:    MaxStreamsPerConn,
 		MaxIncomingUniStreams: -1, // pkfs uses none
 
 		InitialStreamReceiveWindow:     initialStreamWindow,

@@ -25,7 +25,9 @@ func TestImportPackRefuses(t *testing.T) {
 	tree := encodeTree([]treeEntry{{name: "a", mode: 0o100644}})
 	var base [20]byte
 	big := hugeZeros(3*ChunkSize + 5)
-	small := func(lim *PackLimits) { lim.MaxBlob, lim.MaxTree, lim.MaxCommit, lim.MaxInflated = 1000, 1000, 1000, 1500 }
+	small := func(lim *PackLimits) {
+		lim.MaxBlob, lim.MaxTree, lim.MaxCommit, lim.MaxInflated = 1000, 1000, 1000, 1500
+	}
 	tests := []struct {
 		name string
 		pack func() []byte
@@ -36,8 +38,12 @@ func TestImportPackRefuses(t *testing.T) {
 		{"no signature", func() []byte { return []byte("KCAP\x00\x00\x00\x02\x00\x00\x00\x00") }, nil, ErrBadPack, "signature"},
 		{"version 3", func() []byte { b := new(rawPack).bytes(); b[7] = 3; return b }, nil, ErrBadPack, "version"},
 		{"short header", func() []byte { return []byte("PACK\x00\x00") }, nil, ErrBadPack, "truncated"},
-		{"ofs delta", func() []byte { return new(rawPack).obj(3, []byte("x")).raw([]byte{0x60 | 5, 1}).raw(zlibOf("d")).withCount(2) }, nil, ErrBadPack, "delta"},
-		{"ref delta", func() []byte { return new(rawPack).raw([]byte{0x70 | 5}).raw(base[:]).raw(zlibOf("delta")).withCount(1) }, nil, ErrBadPack, "delta"},
+		{"ofs delta", func() []byte {
+			return new(rawPack).obj(3, []byte("x")).raw([]byte{0x60 | 5, 1}).raw(zlibOf("d")).withCount(2)
+		}, nil, ErrBadPack, "delta"},
+		{"ref delta", func() []byte {
+			return new(rawPack).raw([]byte{0x70 | 5}).raw(base[:]).raw(zlibOf("delta")).withCount(1)
+		}, nil, ErrBadPack, "delta"},
 		{"tag", func() []byte { return new(rawPack).obj(4, []byte("object x")).bytes() }, nil, ErrBadPack, "tag"},
 		{"type 5", func() []byte { return new(rawPack).obj(5, []byte("x")).bytes() }, nil, ErrBadPack, "type"},
 		{"type 0", func() []byte { return new(rawPack).obj(0, []byte("x")).bytes() }, nil, ErrBadPack, "type"},

@@ -8,7 +8,9 @@ import (
 )
 
 // rawEntry is one tree entry spelled by hand: mode, name, 20-byte hash.
-func rawEntry(mode, name string) string { return mode + " " + name + "\x00" + strings.Repeat("\x01", 20) }
+func rawEntry(mode, name string) string {
+	return mode + " " + name + "\x00" + strings.Repeat("\x01", 20)
+}
 
 // Only the encoding encodeTree writes decodes: every other spelling of a
 // directory, and every entry a vault cannot hold, is damage.
@@ -18,7 +20,7 @@ func TestDecodeTreeAcceptsOnlyCanonicalTrees(t *testing.T) {
 		rawEntry("100644", "a"),
 		rawEntry("100644", "a") + rawEntry("100755", "b") + rawEntry("120000", "c") + rawEntry("40000", "d"),
 		rawEntry("100644", "a.b") + rawEntry("40000", "a"), // "a.b" < "a/"
-		rawEntry("40000", "a") + rawEntry("100644", "a0"), // "a/" < "a0"
+		rawEntry("40000", "a") + rawEntry("100644", "a0"),  // "a/" < "a0"
 		rawEntry("100644", strings.Repeat("n", 255)),
 	}
 	for _, b := range good {
