@@ -88,7 +88,7 @@ func decodeMeta(b []byte) (*objMeta, error) {
 		}
 		m.prefix = rest[1 : 1+prefixSize]
 		nc, n := uvarint(rest[1+prefixSize:])
-		if n <= 0 || nc != uint64((m.size+ChunkSize-1)/ChunkSize) || m.size <= InlineLimit {
+		if n <= 0 || n != len(rest)-1-prefixSize || nc != uint64((m.size+ChunkSize-1)/ChunkSize) || m.size <= InlineLimit {
 			return bad("chunk count")
 		}
 		m.nchunks = uint32(nc)
