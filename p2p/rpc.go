@@ -68,12 +68,18 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 	defer n.activeStreams.Add(-1)
 	defer s.Close()
 	s.SetReadDeadline(time.Now().Add(time.Duration(requestTimeout.Load())))
+	var bw *bufio.Writer // made once a request has come: a stalled stream costs none
 	fail := func(err error) {
 		// Whatever the peer still sends on this stream is not read: stop
 		// it, so that the stream is released (a peer that is refused must
 		// not use up its connection's streams).
 		s.CancelRead(streamRefused)
-		_ = writeFrame(s, kindError, encodeError(err))
+		if bw == nil {
+			_ = writeFrame(s, kindError, encodeError(err))
+			return
+		}
+		_ = writeFrame(bw, kindError, encodeError(err))
+		_ = bw.Flush()
 	}
 	f, err := readFrame(s)
 	if err != nil {
@@ -98,12 +104,7 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 		fail(fmt.Errorf("%w %q", ErrUnknownMethod, req.Method))
 		return
 	}
-	bw := bufio.NewWriterSize(s, 64<<10) // only now: a request has come
-	fail = func(err error) {
-		s.CancelRead(streamRefused)
-		_ = writeFrame(bw, kindError, encodeError(err))
-		_ = bw.Flush()
-	}
+	bw = bufio.NewWriterSize(s, 64<<10)
 	ctx, cancel := context.WithTimeout(n.ctx, HandlerTimeout)
 	defer cancel()
 	// a caller that stops reading the answer must not hold the handler
