@@ -110,9 +110,6 @@ func (v *Vault) Head() Hash { return Hash(v.headCommit()) }
 
 func (v *Vault) headCommit() plumbing.Hash { return v.head.Load().commit }
 
-// Storer returns the go-git storer of the vault, for replication.
-func (v *Vault) Storer() *Storer { return v.storer }
-
 // ReadOnly reports whether the vault is a replica we cannot write.
 func (v *Vault) ReadOnly() bool { return v.Info().Origin != "" }
 
