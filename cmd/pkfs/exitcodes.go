@@ -27,7 +27,7 @@ const (
 	ExitReadOnly      = 12  // the target is read-only
 	ExitTooLarge      = 13  // the input is larger than allowed
 	ExitConflict      = 14  // histories diverged (a pull that does not fast-forward)
-	ExitInterrupted   = 130 // interrupted by a signal (SIGINT, SIGTERM)
+	ExitInterrupted   = 130 // interrupted by a signal (SIGINT, SIGTERM, SIGHUP)
 )
 
 // exitCode maps an error to the exit code of its kind. This switch is the

@@ -29,10 +29,15 @@ var version = "dev"
 
 func main() {
 	cryptocore.Harden()
+	if len(os.Args) > 1 && os.Args[1] == watchdogArg {
+		os.Exit(editWatchdogMain(os.Args[2:]))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal went away) stops a command as SIGTERM does, so
+	// that secrets edit removes its copy and a mount unmounts.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		<-sigs
 		cancel() // the first signal asks the command to stop
