@@ -111,7 +111,7 @@ func collectEnv(c *cli.Context, args []string, invalid, dup string) ([]envVar, e
 					return nil, kindErrorf(agent.KindInvalid, "%s (name it with %s:%s=NAME, or skip it with --env-invalid warn|ignore)",
 						msg, it.Vault, it.Path)
 				case "warn":
-					fmt.Fprintf(c.App.ErrWriter, "pkfs: warning: %s, skipped\n", msg)
+					notef(c, "warning: %s, skipped", msg)
 				}
 				continue
 			}
@@ -122,7 +122,7 @@ func collectEnv(c *cli.Context, args []string, invalid, dup string) ([]envVar, e
 				case "keep":
 					continue
 				case "warn":
-					fmt.Fprintf(c.App.ErrWriter, "pkfs: warning: %s is set twice, %s:%s wins\n", name, it.Vault, it.Path)
+					notef(c, "warning: %s is set twice, %s:%s wins", name, it.Vault, it.Path)
 				}
 				vars[i].value = string(it.Value)
 				continue

@@ -78,7 +78,7 @@ func verbose(c *cli.Context) bool {
 // a secret.
 func verbosef(c *cli.Context, format string, args ...any) {
 	if verbose(c) {
-		fmt.Fprintf(c.App.ErrWriter, "pkfs: "+format+"\n", args...)
+		notef(c, format, args...)
 	}
 }
 
