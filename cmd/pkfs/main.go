@@ -3,8 +3,11 @@
 //
 // Each command group lives in its own file (cmd_init.go, cmd_keys.go, ...)
 // with a newXCommand constructor and plain runX functions. Flags common to
-// every command are in globals.go, output formats in output.go, and the one
-// mapping from error kinds to exit codes in exitcodes.go.
+// every command are in globals.go, output formats in output.go, escaping of
+// text for the terminal in escape.go (all human output and stderr pass
+// through it), and the one mapping from error kinds to exit codes in
+// exitcodes.go. The same binary, run with a hidden first argument, is the
+// watchdog of secrets edit (edit_watchdog.go).
 //
 // Commands that need an unlocked node go through an agent.Client built by
 // newClient, so they behave the same whether they open the node path in this
