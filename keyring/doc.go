@@ -15,6 +15,13 @@
 // leaves the old or the new file. Changing the password rewrites private.key
 // only; the root key and the data key never change with it.
 //
+// # Password proofs
+//
+// Changing the password needs the current one (ChangePassword). It is
+// checked (CheckPassword) against private.key as the keyring unlocked or
+// last wrote it, held in memory, so a key file swapped in on disk proves
+// nothing, and the seed it opens must be the keyring's own.
+//
 // # Recovery codes
 //
 // A recovery code is a 24-word BIP39 mnemonic. The Ed25519 seed is the first

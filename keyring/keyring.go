@@ -32,6 +32,11 @@ type Keyring struct {
 	priv    ed25519.PrivateKey // mlocked
 	dataKey *cryptocore.Key    // mlocked
 	closed  bool
+	// sealed is private.key as this keyring unlocked or last wrote it:
+	// what a password is checked against (password.go). pwMu serialises
+	// password changes.
+	sealed []byte
+	pwMu   sync.Mutex
 }
 
 // Exists reports whether dir (the keys directory) holds a key pair.
@@ -63,10 +68,11 @@ func Create(dir string, password []byte, p Params, code string) (*Keyring, strin
 	}
 	dk := cryptocore.NewRandomKey()
 	defer dk.Wipe()
-	if err := writeKeys(dir, seed, password, p, &dk, true); err != nil {
+	sealed, err := writeKeys(dir, seed, password, p, &dk, true)
+	if err != nil {
 		return nil, "", err
 	}
-	kr, err := newKeyring(dir, seed, dk)
+	kr, err := newKeyring(dir, seed, dk, sealed)
 	return kr, NormalizeRecoveryCode(code), err
 }
 
@@ -98,10 +104,11 @@ func Restore(dir string, code string, password []byte, p Params) (*Keyring, erro
 		return nil, err
 	}
 	defer dk.Wipe()
-	if err := writeKeys(dir, seed, password, p, &dk, false); err != nil {
+	sealed, err := writeKeys(dir, seed, password, p, &dk, false)
+	if err != nil {
 		return nil, err
 	}
-	return newKeyring(dir, seed, dk)
+	return newKeyring(dir, seed, dk, sealed)
 }
 
 // Unlock opens the keyring under dir with password.
@@ -135,7 +142,7 @@ func Unlock(dir string, password []byte) (*Keyring, error) {
 		return nil, err
 	}
 	defer dk.Wipe()
-	return newKeyring(dir, seed, dk)
+	return newKeyring(dir, seed, dk, b)
 }
 
 // ReadNodeID reads the node ID from public.key without the password.
@@ -150,37 +157,38 @@ func ReadNodeID(dir string) (NodeID, error) {
 	return parsePublicFile(b)
 }
 
-func writeKeys(dir string, seed, password []byte, p Params, dk *cryptocore.Key, withData bool) error {
+// writeKeys writes the key files and returns private.key as written.
+func writeKeys(dir string, seed, password []byte, p Params, dk *cryptocore.Key, withData bool) ([]byte, error) {
 	pub, _, err := cryptocore.Ed25519FromSeed(seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	priv, err := sealSeed(seed, password, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pubJSON := fmt.Appendf(nil, "{\n  \"kty\": \"OKP\",\n  \"crv\": \"Ed25519\",\n  \"x\": %q\n}\n", PublicJWK(pub)["x"])
 	if withData {
 		d, err := sealDataKey(seed, *dk)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := WriteFileAtomic(filepath.Join(dir, DataKeyFile), d, 0o600); err != nil {
-			return err
+			return nil, err
 		}
 		if err := WriteFileAtomic(filepath.Join(dir, PublicKeyFile), pubJSON, 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return WriteFileAtomic(filepath.Join(dir, PrivateKeyFile), priv, 0o600)
+	return priv, WriteFileAtomic(filepath.Join(dir, PrivateKeyFile), priv, 0o600)
 }
 
-func newKeyring(dir string, seed []byte, dk cryptocore.Key) (*Keyring, error) {
+func newKeyring(dir string, seed []byte, dk cryptocore.Key, sealed []byte) (*Keyring, error) {
 	pub, priv, err := cryptocore.Ed25519FromSeed(seed)
 	if err != nil {
 		return nil, err
 	}
-	kr := &Keyring{dir: dir, priv: priv, dataKey: new(cryptocore.Key)}
+	kr := &Keyring{dir: dir, priv: priv, dataKey: new(cryptocore.Key), sealed: sealed}
 	copy(kr.id[:], pub)
 	*kr.dataKey = dk
 	cryptocore.Lock(kr.priv)
@@ -201,24 +209,6 @@ func (k *Keyring) DataKey() (cryptocore.Key, error) {
 		return cryptocore.Key{}, ErrLocked
 	}
 	return *k.dataKey, nil
-}
-
-// ChangePassword re-seals the root key under a new password. The key itself,
-// the node ID and the data key do not change.
-func (k *Keyring) ChangePassword(password []byte, p Params) error {
-	if len(password) == 0 {
-		return ErrEmptyPassword
-	}
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	if k.closed {
-		return ErrLocked
-	}
-	b, err := sealSeed(k.priv.Seed(), password, p)
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(filepath.Join(k.dir, PrivateKeyFile), b, 0o600)
 }
 
 // Sign signs msg with the root key.

@@ -157,7 +157,7 @@ func TestRestoreAndChangePassword(t *testing.T) {
 	kr, code, _ := Create(dir, []byte("old"), testParams, "")
 	id := kr.NodeID()
 	dk, _ := kr.DataKey()
-	if err := kr.ChangePassword([]byte("new"), testParams); err != nil {
+	if err := kr.ChangePassword([]byte("old"), []byte("new"), testParams); err != nil {
 		t.Fatal(err)
 	}
 	kr.Close()

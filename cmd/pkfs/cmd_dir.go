@@ -86,7 +86,7 @@ func writeTar(c *cli.Context, root string, w io.Writer, progress io.Writer) erro
 			}
 		case info.IsDir(), info.Mode().IsRegular():
 		default:
-			fmt.Fprintf(c.App.ErrWriter, "pkfs: warning: %s: not a regular file, skipped\n", rel)
+			notef(c, "warning: %s: not a regular file, skipped", rel)
 			return nil
 		}
 		h, err := tar.FileInfoHeader(info, link)

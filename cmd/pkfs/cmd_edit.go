@@ -21,7 +21,9 @@ import (
 // disk: it lives in a 0600 file in a fresh 0700 directory on /dev/shm when
 // that is a tmpfs (editor swap and backup files land there too), else in a
 // memfd passed to the editor as /proc/self/fd/3. The copy is overwritten and
-// removed when the editor exits; a changed secret is written as one commit.
+// removed when the editor exits or pkfs is stopped (SIGINT, SIGTERM,
+// SIGHUP), and by a watchdog process when pkfs is killed (edit_watchdog.go);
+// a changed secret is written as one commit.
 func runSecretsEdit(c *cli.Context, p printer) error {
 	sp, err := parseSecretPath(c.Args().Get(0))
 	if err != nil {
@@ -84,7 +86,9 @@ func isTmpfs(dir string) bool {
 	return unix.Statfs(dir, &st) == nil && st.Type == unix.TMPFS_MAGIC
 }
 
-func runEditor(c *cli.Context, file string, extra []*os.File) error {
+// runEditor runs the editor on file; started, if not nil, is told its pid
+// once it runs.
+func runEditor(c *cli.Context, file string, extra []*os.File, started func(pid int) error) error {
 	// exec: the shell becomes the editor, so stopping pkfs stops the editor
 	// (not only a shell that would leave it running).
 	cmd := exec.CommandContext(c.Context, "/bin/sh", "-c", "exec "+editorCommand()+` "$1"`, "pkfs-edit", file)
@@ -92,7 +96,18 @@ func runEditor(c *cli.Context, file string, extra []*os.File) error {
 	cmd.ExtraFiles = extra
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
+	err := cmd.Start()
+	if err == nil && started != nil {
+		if err = started(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+			return err
+		}
+	}
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		if c.Context.Err() != nil {
 			return c.Context.Err() // interrupted: exit 130, the secret unchanged
 		}
@@ -101,17 +116,20 @@ func runEditor(c *cli.Context, file string, extra []*os.File) error {
 	return nil
 }
 
+// editInShm edits a copy in a directory on /dev/shm that a watchdog
+// removes if pkfs dies; without a watchdog, in a memfd.
 func editInShm(c *cli.Context, name string, content []byte) ([]byte, error) {
-	dir, err := os.MkdirTemp("/dev/shm", "pkfs-edit-*")
+	wd, err := startEditWatchdog("/dev/shm")
 	if err != nil {
+		verbosef(c, "%v: editing in a memfd", err)
 		return editInMemfd(c, content)
 	}
-	defer wipeDir(dir)
-	file := filepath.Join(dir, name)
+	defer wd.close()
+	file := filepath.Join(wd.dir, name)
 	if err := os.WriteFile(file, content, 0o600); err != nil {
 		return nil, err
 	}
-	if err := runEditor(c, file, nil); err != nil {
+	if err := runEditor(c, file, nil, wd.watch); err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(file)
@@ -146,7 +164,7 @@ func editInMemfd(c *cli.Context, content []byte) ([]byte, error) {
 	if _, err := f.Write(content); err != nil {
 		return nil, err
 	}
-	if err := runEditor(c, "/proc/self/fd/3", []*os.File{f}); err != nil {
+	if err := runEditor(c, "/proc/self/fd/3", []*os.File{f}, nil); err != nil {
 		return nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

@@ -25,11 +25,17 @@ func newSecretsEnvCommand() *cli.Command {
 		ArgsUsage: "VAULT[:PATH][=NAME]... [-- CMD ARGS...]",
 		Description: "A file becomes one variable named after its base name (or NAME); a directory or a\n" +
 			"vault expands to all its files, recursively. With a command, pkfs execs it with the\n" +
-			"parent environment plus the secrets; without one, it prints them in --env-format.",
+			"parent environment plus the secrets; without one, it prints them in --env-format.\n\n" +
+			"A file whose name is a variable that makes programs load or run code, trust\n" +
+			"certificates or send traffic elsewhere (LD_PRELOAD, NODE_OPTIONS, PATH, HOME,\n" +
+			"HTTPS_PROXY, ...; docs/local-trust.md lists them) is refused as --env-invalid says,\n" +
+			"in every output format, unless NAME names it or --allow-env allows it: a peer\n" +
+			"controls the files of a replica.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "env-format", Value: "unix", Usage: "output format: unix, json or dotenv"},
 			&cli.StringFlag{Name: "env-invalid", Value: "error", Usage: "a name that is not a valid variable name: error, warn or ignore"},
 			&cli.StringFlag{Name: "env-duplicate", Value: "overwrite", Usage: "a name seen twice: keep, overwrite, warn or error"},
+			&cli.StringSliceFlag{Name: "allow-env", Usage: "take the variable `NAME` from a file's name although it is dangerous (LD_PRELOAD, PATH, ...); repeatable"},
 		},
 		Action: withArgRange(1, -1, runSecretsEnv),
 	}
@@ -82,6 +88,10 @@ func collectEnv(c *cli.Context, args []string, invalid, dup string) ([]envVar, e
 	defer cl.Close()
 	var vars []envVar
 	index := map[string]int{}
+	allowed := map[string]bool{}
+	for _, n := range c.StringSlice("allow-env") {
+		allowed[n] = true
+	}
 	for _, a := range args {
 		target, rename, _ := strings.Cut(a, "=")
 		sp, err := parseSecretPath(target)
@@ -111,7 +121,18 @@ func collectEnv(c *cli.Context, args []string, invalid, dup string) ([]envVar, e
 					return nil, kindErrorf(agent.KindInvalid, "%s (name it with %s:%s=NAME, or skip it with --env-invalid warn|ignore)",
 						msg, it.Vault, it.Path)
 				case "warn":
-					fmt.Fprintf(c.App.ErrWriter, "pkfs: warning: %s, skipped\n", msg)
+					notef(c, "warning: %s, skipped", msg)
+				}
+				continue
+			}
+			if why := dangerousEnvName(name); why != "" && rename == "" && !allowed[name] {
+				msg := fmt.Sprintf("%s:%s: %s is refused as a variable name: %s", it.Vault, it.Path, name, why)
+				switch invalid {
+				case "error":
+					return nil, kindErrorf(agent.KindInvalid, "%s (allow it with --allow-env %s, or name it yourself with %s:%s=%s)",
+						msg, name, it.Vault, it.Path, name)
+				case "warn":
+					notef(c, "warning: %s, skipped", msg)
 				}
 				continue
 			}
@@ -122,7 +143,7 @@ func collectEnv(c *cli.Context, args []string, invalid, dup string) ([]envVar, e
 				case "keep":
 					continue
 				case "warn":
-					fmt.Fprintf(c.App.ErrWriter, "pkfs: warning: %s is set twice, %s:%s wins\n", name, it.Vault, it.Path)
+					notef(c, "warning: %s is set twice, %s:%s wins", name, it.Vault, it.Path)
 				}
 				vars[i].value = string(it.Value)
 				continue
@@ -155,9 +176,14 @@ func printEnv(w io.Writer, format string, vars []envVar) error {
 		for _, v := range vars {
 			m[v.name] = v.value
 		}
-		enc := json.NewEncoder(w)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
-		return enc.Encode(m)
+		if err := enc.Encode(m); err != nil {
+			return err
+		}
+		_, err := w.Write(escapeJSON(b.Bytes())) // the same values, safe on a terminal
+		return err
 	case "dotenv":
 		var b strings.Builder // all or nothing: a value it cannot hold prints nothing
 		for _, v := range vars {

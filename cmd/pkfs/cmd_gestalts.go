@@ -69,7 +69,11 @@ func runNodesClaim(c *cli.Context, p printer) error {
 
 func runIdentitiesAuthenticate(c *cli.Context, p printer) error {
 	var res agent.AuthResult
-	if err := call(c, "identities.authenticate", agent.ProviderParams{Provider: c.Args().Get(0)}, nil, c.App.ErrWriter, &res); err != nil {
+	// the provider's words (where to sign in), as they come, escaped
+	progress := &lineEscaper{w: c.App.ErrWriter}
+	err := call(c, "identities.authenticate", agent.ProviderParams{Provider: c.Args().Get(0)}, nil, progress, &res)
+	_ = progress.Flush()
+	if err != nil {
 		return err
 	}
 	return p.Print(res, func(w io.Writer) { fmt.Fprintf(w, "authenticated to %s as %s\n", res.Provider, res.Identity) })
@@ -142,7 +146,7 @@ func runIdentitiesDiscover(c *cli.Context, p printer) error {
 	}
 	if !p.JSON() {
 		for _, r := range res.Rejected { // discovery went on without them
-			fmt.Fprintf(c.App.ErrWriter, "pkfs: discovery rejected %s\n", r)
+			notef(c, "discovery rejected %s", r)
 		}
 	}
 	return p.Print(res, func(w io.Writer) {

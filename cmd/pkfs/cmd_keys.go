@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -30,10 +31,12 @@ func newKeysCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{Name: "public", Usage: "print the node ID and the public key (JWK); needs no password",
 				ArgsUsage: " ", Action: withArgs(0, runKeysPublic)},
-			{Name: "password", Usage: "seal the root key under a new password (the key and node ID stay)",
+			{Name: "password", Usage: "seal the root key under a new password, given the current one (the key and node ID stay)",
 				ArgsUsage: " ", Action: withArgs(0, runKeysPassword),
-				Description: "The new password comes from --password-new-file, " + envPasswordNew +
-					", or is asked twice on the terminal.",
+				Description: "The current password is required, also through a running agent: it comes from " +
+					envPassword + " or --password-file, or is asked on the terminal. The new one comes from\n" +
+					"--password-new-file, " + envPasswordNew + ", or is asked twice on the terminal. Through an agent, each\n" +
+					"wrong current password makes the next attempt wait longer (1 s, doubling, up to a minute).",
 				Flags: append([]cli.Flag{&cli.StringFlag{Name: "password-new-file",
 					Usage: "read the new password from `FILE` (env " + envPasswordNew + " gives the password itself)"}},
 					passwordCostFlags()...)},
@@ -101,22 +104,42 @@ func runKeysPassword(c *cli.Context, p printer) error {
 	if _, err := passwordParams(c); err != nil {
 		return err
 	}
-	cl, err := newClient(c)
+	// The current password is asked once, when first needed: to open the
+	// node path when no agent runs, else before the new one.
+	var current []byte
+	defer func() { clear(current) }()
+	currentPw := func() ([]byte, error) {
+		if current == nil {
+			pw, err := passwordAs(c, "current password", false)
+			if err != nil {
+				return nil, err
+			}
+			current = pw
+		}
+		return bytes.Clone(current), nil
+	}
+	cl, err := newClientAsking(c, currentPw)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	// Unlock first, so that the current password is asked (and checked)
-	// before the new one.
+	// Without an agent this opens the node with the current password, so
+	// a wrong one is reported before the new one is asked. An agent checks
+	// it with the change.
 	var pub agent.KeysPublic
 	if err := cl.Do(c.Context, "keys.public", nil, nil, nil, &pub); err != nil {
 		return err
 	}
+	cur, err := currentPw()
+	if err != nil {
+		return err
+	}
+	defer clear(cur)
 	pw, err := newPassword(c)
 	if err != nil {
 		return err
 	}
-	params := agent.KeysPasswordParams{Password: string(pw), OpsLimit: c.String("password-ops-limit"),
+	params := agent.KeysPasswordParams{Current: string(cur), New: string(pw), OpsLimit: c.String("password-ops-limit"),
 		MemLimit: c.String("password-mem-limit")}
 	clear(pw)
 	if err := cl.Do(c.Context, "keys.password", params, nil, nil, nil); err != nil {

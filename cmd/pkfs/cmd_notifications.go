@@ -69,7 +69,8 @@ func runNotificationsRead(c *cli.Context, p printer) error {
 						m["vaultName"], m["vaultId"], joinAny(m["actions"]), m["vaultId"], n.From)
 				}
 			}
-			fmt.Fprintf(w, "%s  %s  from %s\n    %v\n", n.IssuedAt.Local().Format(time.RFC3339), n.Type, n.From, body)
+			fmt.Fprintf(w, "%s  %s  from %s\n    %s\n", n.IssuedAt.Local().Format(time.RFC3339), oneLine(n.Type), n.From,
+				oneLine(fmt.Sprint(body)))
 		}
 	})
 }

@@ -99,7 +99,7 @@ func runVaultsScan(c *cli.Context, p printer) error {
 	}
 	return p.Print(res, func(w io.Writer) {
 		for _, s := range res {
-			fmt.Fprintf(w, "%s\t%s\n", s.VaultName, s.VaultID)
+			fmt.Fprintf(w, "%s\t%s\n", oneLine(s.VaultName), oneLine(s.VaultID))
 		}
 	})
 }

@@ -27,7 +27,7 @@ const (
 	ExitReadOnly      = 12  // the target is read-only
 	ExitTooLarge      = 13  // the input is larger than allowed
 	ExitConflict      = 14  // histories diverged (a pull that does not fast-forward)
-	ExitInterrupted   = 130 // interrupted by a signal (SIGINT, SIGTERM)
+	ExitInterrupted   = 130 // interrupted by a signal (SIGINT, SIGTERM, SIGHUP)
 )
 
 // exitCode maps an error to the exit code of its kind. This switch is the
@@ -81,7 +81,8 @@ func kindErrorf(k agent.Kind, format string, args ...any) error {
 }
 
 // errorMessage returns err's message as pkfs prints it: one line, lower
-// case first letter where the word is not an acronym, no trailing period.
+// case first letter where the word is not an acronym, no trailing period,
+// escaped for a terminal (a peer's error message passes through here).
 func errorMessage(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted"
@@ -94,7 +95,7 @@ func errorMessage(err error) string {
 	if msg == "" {
 		return "failed"
 	}
-	return msg
+	return oneLine(msg)
 }
 
 // silentError carries an exit code for an outcome the command has already

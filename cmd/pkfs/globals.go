@@ -78,7 +78,7 @@ func verbose(c *cli.Context) bool {
 // a secret.
 func verbosef(c *cli.Context, format string, args ...any) {
 	if verbose(c) {
-		fmt.Fprintf(c.App.ErrWriter, "pkfs: "+format+"\n", args...)
+		notef(c, format, args...)
 	}
 }
 
@@ -111,13 +111,18 @@ func nodePath(c *cli.Context) (string, error) {
 // else a prompt on the terminal (twice when confirm is set). An empty
 // PK_PASSWORD counts as unset.
 func password(c *cli.Context, confirm bool) ([]byte, error) {
+	return passwordAs(c, "password", confirm)
+}
+
+// passwordAs is password with the prompt naming it what.
+func passwordAs(c *cli.Context, what string, confirm bool) ([]byte, error) {
 	if v := os.Getenv(envPassword); v != "" {
 		return []byte(v), nil
 	}
 	if f := commonString(c, "password-file", envPasswordFile, ""); f != "" {
 		return readSecretFile(f, "password")
 	}
-	return promptPassword(c.Context, "password", confirm)
+	return promptPassword(c.Context, what, confirm)
 }
 
 // readSecretFile reads a password or recovery code file, dropping one
@@ -154,6 +159,12 @@ func readSecretFile(name, what string) ([]byte, error) {
 // KDF cost); otherwise the node path is opened in this process, asking for
 // the password only when a call first needs the node. The caller closes it.
 func newClient(c *cli.Context) (agent.Client, error) {
+	return newClientAsking(c, func() ([]byte, error) { return password(c, false) })
+}
+
+// newClientAsking is newClient with the password, when the node path is
+// opened in this process, from pw.
+func newClientAsking(c *cli.Context, pw func() ([]byte, error)) (agent.Client, error) {
 	p, err := nodePath(c)
 	if err != nil {
 		return nil, err
@@ -163,9 +174,7 @@ func newClient(c *cli.Context) (agent.Client, error) {
 		return sc, nil
 	}
 	verbosef(c, "no agent runs: opening node path %s in this process", p)
-	return &agent.LocalClient{NodePath: p, Password: func() ([]byte, error) {
-		return password(c, false)
-	}}, nil
+	return &agent.LocalClient{NodePath: p, Password: pw}, nil
 }
 
 // Environment variables of the password hashing costs.

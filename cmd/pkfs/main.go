@@ -3,8 +3,11 @@
 //
 // Each command group lives in its own file (cmd_init.go, cmd_keys.go, ...)
 // with a newXCommand constructor and plain runX functions. Flags common to
-// every command are in globals.go, output formats in output.go, and the one
-// mapping from error kinds to exit codes in exitcodes.go.
+// every command are in globals.go, output formats in output.go, escaping of
+// text for the terminal in escape.go (all human output and stderr pass
+// through it), and the one mapping from error kinds to exit codes in
+// exitcodes.go. The same binary, run with a hidden first argument, is the
+// watchdog of secrets edit (edit_watchdog.go).
 //
 // Commands that need an unlocked node go through an agent.Client built by
 // newClient, so they behave the same whether they open the node path in this
@@ -29,10 +32,15 @@ var version = "dev"
 
 func main() {
 	cryptocore.Harden()
+	if len(os.Args) > 1 && os.Args[1] == watchdogArg {
+		os.Exit(editWatchdogMain(os.Args[2:]))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal went away) stops a command as SIGTERM does, so
+	// that secrets edit removes its copy and a mount unmounts.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		<-sigs
 		cancel() // the first signal asks the command to stop

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,18 +29,24 @@ func newPrinter(c *cli.Context) (printer, error) {
 func (p printer) JSON() bool { return p.json }
 
 // Print writes v as one JSON object, or calls human with a buffered writer.
+// Either way the output is escaped for a terminal (escape.go): human text
+// visibly, JSON without changing the value it decodes to.
 func (p printer) Print(v any, human func(w io.Writer)) error {
-	bw := bufio.NewWriter(p.w)
+	var buf bytes.Buffer
 	if p.json {
-		enc := json.NewEncoder(bw)
+		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(v); err != nil {
 			return fmt.Errorf("failed to encode output: %w", err)
 		}
-	} else {
-		human(bw)
+		return p.write(escapeJSON(buf.Bytes()))
 	}
-	if err := bw.Flush(); err != nil {
+	human(&buf)
+	return p.write(escapeTerminal(buf.Bytes(), true))
+}
+
+func (p printer) write(b []byte) error {
+	if _, err := p.w.Write(b); err != nil {
 		return fmt.Errorf("failed to write output: %w", err)
 	}
 	return nil
@@ -54,13 +60,20 @@ func (p printer) Raw(b []byte) error {
 	return nil
 }
 
-// table writes aligned "label  value" lines.
+// table writes aligned "label  value" lines; a value is one line, whatever
+// it holds.
 func table(w io.Writer, rows ...[2]string) {
 	width := 0
 	for _, r := range rows {
 		width = max(width, len(r[0]))
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-*s  %s\n", width+1, r[0]+":", r[1])
+		fmt.Fprintf(w, "%-*s  %s\n", width+1, r[0]+":", oneLine(r[1]))
 	}
+}
+
+// notef prints "pkfs: " and a one-line message on stderr, escaped: names
+// and messages in it may come from peers or vault contents.
+func notef(c *cli.Context, format string, args ...any) {
+	fmt.Fprintf(c.App.ErrWriter, "pkfs: %s\n", oneLine(fmt.Sprintf(format, args...)))
 }

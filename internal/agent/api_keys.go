@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 
 	"github.com/pkfs/pkfs/keyring"
 )
@@ -13,9 +15,12 @@ type KeysPublic struct {
 	PublicKey map[string]string `json:"publicKey"`
 }
 
-// KeysPasswordParams are the parameters of keys.password.
+// KeysPasswordParams are the parameters of keys.password: the current
+// password (required: it is checked before anything is written), the new
+// one and its hashing costs (empty: the defaults).
 type KeysPasswordParams struct {
-	Password string `json:"password"`
+	Current  string `json:"currentPassword"`
+	New      string `json:"newPassword"`
 	OpsLimit string `json:"opsLimit,omitempty"`
 	MemLimit string `json:"memLimit,omitempty"`
 }
@@ -58,6 +63,30 @@ func PublicOf(id keyring.NodeID) KeysPublic {
 	return KeysPublic{NodeID: id.String(), PublicKey: keyring.PublicJWK(id.PublicKey())}
 }
 
+// changePassword re-seals the root key under a new password once the
+// current one is proved, through the password gate: the only way a caller
+// of the agent alters key material.
+func (s *Service) changePassword(ctx context.Context, p KeysPasswordParams) error {
+	if p.Current == "" {
+		return Errorf(KindInvalid, "changing the password needs the current password")
+	}
+	if p.New == "" {
+		return fmt.Errorf("the new password: %w", keyring.ErrEmptyPassword)
+	}
+	params, err := keyring.ParamsFrom(p.OpsLimit, p.MemLimit)
+	if err != nil {
+		return err
+	}
+	cur, next := []byte(p.Current), []byte(p.New)
+	defer clear(cur)
+	defer clear(next)
+	err = s.pwGate.check(ctx, func() error { return s.Node.Keyring.ChangePassword(cur, next, params) })
+	if errors.Is(err, keyring.ErrWrongPassword) {
+		return Errorf(KindWrongPassword, "the current password is wrong")
+	}
+	return err
+}
+
 func b64(s string) ([]byte, error) {
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
@@ -75,11 +104,7 @@ func init() {
 		if err := decode(c, &p); err != nil {
 			return nil, err
 		}
-		params, err := keyring.ParamsFrom(p.OpsLimit, p.MemLimit)
-		if err != nil {
-			return nil, err
-		}
-		return struct{}{}, s.Node.Keyring.ChangePassword([]byte(p.Password), params)
+		return struct{}{}, s.changePassword(ctx, p)
 	})
 	register("keys.sign", func(ctx context.Context, s *Service, c *Call) (any, error) {
 		var p KeysSignParams

@@ -16,4 +16,13 @@
 // Errors cross the socket as a Kind (a stable string) and a message; Kind
 // classifies local errors the same way, so cmd/pkfs maps both to the same
 // exit code in one place.
+//
+// # Callers of the socket
+//
+// Every process of the user's uid may call the socket (SO_PEERCRED), so no
+// method hands out key material (root key, seed, data key, vault keys), and
+// the one method that alters it, keys.password, needs the current password,
+// checked by the keyring through a gate that serialises checks and slows
+// down after wrong ones (password_gate.go). docs/local-trust.md says what
+// such a process can and cannot do.
 package agent

@@ -14,6 +14,8 @@ type Service struct {
 	Node   *node.Node
 	Vaults *vaultstore.Store
 	P2P    *p2p.System // offline unless an agent runs
+
+	pwGate *passwordGate // every password check made for a caller
 }
 
 // NewService wraps an open node.
@@ -24,7 +26,7 @@ func NewService(n *node.Node) (*Service, error) {
 	}
 	sys := p2p.NewSystem(n.Keyring, n.DB, vs)
 	sys.SetProviders(github.New(githubConfig()))
-	return &Service{Node: n, Vaults: vs, P2P: sys}, nil
+	return &Service{Node: n, Vaults: vs, P2P: sys, pwGate: newPasswordGate()}, nil
 }
 
 // githubConfig reads where GitHub is: PKFS_GITHUB_URL, PKFS_GITHUB_API_URL
