@@ -143,7 +143,7 @@ func (v *Vault) commitTx(tx *Tx, head *headState, o CommitOptions, fn func(*Tx) 
 	if msg == "" {
 		msg = "no changes"
 	}
-	now := time.Now()
+	now := v.s.now()
 	var parents []plumbing.Hash
 	if !head.commit.IsZero() {
 		parents = []plumbing.Hash{head.commit}
