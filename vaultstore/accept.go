@@ -124,23 +124,34 @@ func (v *Vault) checkCommit(view grantsView, h plumbing.Hash, c *commitObj) erro
 	if !view.can(author, s, ActionWrite) {
 		return fmt.Errorf("%w: no write grant at grants length %d", ErrNotWriter, s)
 	}
-	for _, r := range view.revocationsAfter(author, s) {
-		tips := make([]plumbing.Hash, len(r.Frontier))
-		for i, f := range r.Frontier {
-			tips[i] = f.git()
-			if ok, err := v.objs.has(tips[i]); err != nil {
+	return v.checkFrontier(view.revocationsAfter(author, s), h)
+}
+
+// checkFrontier accepts a commit signed by a writer whose write a later
+// entry revoked only if a revocation's frontier holds it. The frontiers of
+// all such entries count: a later revocation with a wider frontier is how
+// the owner admits a commit that the first one left out.
+func (v *Vault) checkFrontier(revokes []*GrantEntry, h plumbing.Hash) error {
+	if len(revokes) == 0 {
+		return nil
+	}
+	var tips []plumbing.Hash
+	for _, r := range revokes {
+		for _, f := range r.Frontier {
+			if ok, err := v.objs.has(f.git()); err != nil {
 				return err
 			} else if !ok {
 				return fmt.Errorf("%w: %s (grants entry %d)", ErrFrontierAbsent, f, r.Seq)
 			}
+			tips = append(tips, f.git())
 		}
-		ok, err := v.isAncestor(h, tips)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("%w (grants entry %d)", ErrAfterRevoke, r.Seq)
-		}
+	}
+	ok, err := v.isAncestor(h, tips)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w (grants entry %d)", ErrAfterRevoke, revokes[0].Seq)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func TestCommitsReadByGit(t *testing.T) {
 	}
 	first := strings.TrimSpace(gitRun(t, repo, "rev-parse", "HEAD^2"))
 	signed := gitRun(t, repo, "cat-file", "-p", first)
-	for _, want := range []string{"\npkfs-grants ", "\ngpgsig " + sigBegin + "\n", "\n " + sigEnd + "\n", "\n\ndb/password "} {
+	for _, want := range []string{"\npkfs-grants ", "\ngpgsig " + sigBegin + "\n", "\n " + sigEnd + "\n\n"} {
 		if !strings.Contains(signed, want) {
 			t.Fatalf("signed commit lacks %q:\n%s", want, signed)
 		}

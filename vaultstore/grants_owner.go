@@ -47,6 +47,29 @@ func (v *Vault) Revoke(node keyring.NodeID, actions ...Action) error {
 	})
 }
 
+// ExtendFrontier admits commits a revoked writer made before it heard of
+// its revocation, which other holders accepted in the meantime (their
+// histories are refused while those commits are outside every frontier):
+// a new revocation of node's write whose frontier is heads and our own
+// head. The heads must be stored here (fetched from those holders). It is
+// the owner's explicit choice, never automatic.
+func (v *Vault) ExtendFrontier(node keyring.NodeID, heads ...Hash) error {
+	return v.ownerAppend(func(view grantsView) (*GrantEntry, error) {
+		f := append([]Hash{Hash(v.headCommit())}, heads...)
+		for _, h := range f {
+			if t, err := v.ObjectType(h); err != nil || t != CommitObject {
+				return nil, fmt.Errorf("%w: frontier %s is not a commit stored here", ErrRevision, h)
+			}
+		}
+		slices.SortFunc(f, func(a, b Hash) int { return bytes.Compare(a[:], b[:]) })
+		f = slices.Compact(f)
+		if len(f) > maxFrontier {
+			return nil, fmt.Errorf("a frontier of at most %d heads", maxFrontier)
+		}
+		return &GrantEntry{Op: OpRevoke, Node: node, Actions: []Action{ActionWrite}, Frontier: f}, nil
+	})
+}
+
 // UpgradeGrants starts the grants log of a vault of ours made before
 // grants existed: a genesis that vouches for the current head (its
 // unsigned history), then a grant for each node of readers with the

@@ -166,7 +166,7 @@ func TestRefuseMergesThatDoNotRecompute(t *testing.T) {
 		"tampered tree":     func(c *commitObj) { c.tree = smuggled },
 		"message":           func(c *commitObj) { c.message += " (and more)" },
 		"time":              func(c *commitObj) { c.committerAt++ },
-		"author":            func(c *commitObj) { c.author = b.s.nodeID.String() },
+		"author":            func(c *commitObj) { c.author = TestOnlySigner().NodeID().String() },
 		"parents reversed":  func(c *commitObj) { c.parents[0], c.parents[1] = c.parents[1], c.parents[0] },
 		"signed":            func(c *commitObj) { signWith(t, a.s.signer, c, c.author); c.grants = 2 },
 		"no divergence":     func(c *commitObj) { c.parents[1] = c.parents[0] },
@@ -177,6 +177,9 @@ func TestRefuseMergesThatDoNotRecompute(t *testing.T) {
 			c := *good.commit
 			c.parents = append([]plumbing.Hash(nil), good.commit.parents...)
 			change(&c)
+			if c.hash() == good.hash {
+				t.Fatal("the variation changed nothing")
+			}
 			expectRefused(t, a, craft(t, a, &c), ErrBadMerge)
 		})
 	}
@@ -210,4 +213,31 @@ func TestRefuseMalformedCommit(t *testing.T) {
 		"\nauthor Mallory <m@x> 1 +0100\ncommitter Mallory <m@x> 1 +0100\n\nhi\n")
 	h := storeRaw(t, v, plumbing.CommitObject, raw)
 	expectRefused(t, v, h, ErrBadCommit)
+}
+
+// A holder that accepted a writer's commit before the writer's revocation
+// reached it has its history refused by holders that know the revocation,
+// until the owner admits that commit with a wider frontier.
+func TestRevokedWriterStrayCommitAdmitted(t *testing.T) {
+	vs := writers(t, 3)
+	owner, bob, carol := vs[0], vs[1], vs[2]
+	write(t, bob, "b1", "stray")
+	mustPull(t, bob, carol) // carol accepts b1: no revocation yet
+	if err := owner.Revoke(bob.s.nodeID, ActionWrite); err != nil {
+		t.Fatal(err)
+	}
+	write(t, carol, "c1", "carol")
+	mustPull(t, owner, carol) // carol learns of it, merges the owner's head
+	movePack(t, carol, owner)
+	expectRefused(t, owner, carol.Head(), ErrAfterRevoke)
+	if err := owner.ExtendFrontier(bob.s.nodeID, carol.Head()); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustPull(t, carol, owner); r.Outcome != FastForward {
+		t.Fatalf("after the wider frontier: %+v", r)
+	}
+	mustPull(t, owner, carol)
+	write(t, bob, "b2", "late") // still refused: outside every frontier
+	movePack(t, bob, owner)
+	expectRefused(t, owner, bob.Head(), ErrAfterRevoke)
 }
