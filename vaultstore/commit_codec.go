@@ -46,7 +46,6 @@ const (
 	maxSeqText = 19 // digits of the largest int64
 )
 
-func (c *commitObj) isMerge() bool       { return len(c.parents) == maxParents }
 func (c *commitObj) signed() bool        { return c.sig != nil }
 func (c *commitObj) hash() plumbing.Hash { return computeHash(plumbing.CommitObject, c.encode()) }
 
