@@ -125,7 +125,7 @@ type write3 struct {
 // in the final tree (at a path or in a conflict copy), or a commit that
 // descends from it replaced it, and every one is in the history.
 func TestThreeWritersConverge(t *testing.T) {
-	seeds := []uint64{1, 2, 3, 4}
+	seeds := []uint64{1, 2, 3}
 	if testing.Short() {
 		seeds = seeds[:1]
 	}

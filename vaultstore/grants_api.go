@@ -24,7 +24,9 @@ func (v *Vault) AppendGrants(entries [][]byte) (int, error) {
 	if err := v.checkUsable(); err != nil {
 		return 0, err
 	}
+	v.wmu.Lock() // no verification runs against a log about to change
 	n, err := v.mw.grants.appendEntries(v.s.db, v.id, entries, v.acceptGenesis)
+	v.wmu.Unlock()
 	if err != nil {
 		v.refuse(err)
 	}
