@@ -67,8 +67,8 @@ func (v *Vault) Integrate(remote Hash, sync bool) (IntegrateResult, error) {
 func (v *Vault) integrate(remote plumbing.Hash, sync bool) (IntegrateResult, *Event, error) {
 	head := v.head.Load()
 	res := IntegrateResult{Outcome: Contained, Head: Hash(head.commit)}
-	if remote == head.commit {
-		return res, nil, nil
+	if remote == head.commit || remote.IsZero() {
+		return res, nil, nil // (a peer with an empty replica has nothing for us)
 	}
 	view, err := v.mw.grants.snapshot()
 	if err != nil {
