@@ -84,7 +84,7 @@ func (v *Vault) integrate(remote plumbing.Hash, sync bool) (IntegrateResult, *Ev
 	if slices.Contains(bases, remote) {
 		return res, nil, nil
 	}
-	if err := v.checkComplete(fresh, plumbing.ZeroHash); err != nil {
+	if err := v.checkPresent(fresh); err != nil {
 		return res, nil, err
 	}
 	if err := v.verifyNew(view, fresh); err != nil {
@@ -151,4 +151,42 @@ func (v *Vault) ancestry(remote plumbing.Hash) ([]plumbing.Hash, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkPresent makes sure that every object the new commits reference is
+// stored: each commit's trees are read as it is diffed against its first
+// parent (ours are complete; a new one is checked in its own turn), and the
+// blobs it adds are looked up.
+func (v *Vault) checkPresent(commits []plumbing.Hash) error {
+	checked := map[plumbing.Hash]bool{}
+	for _, h := range commits {
+		c, err := v.readCommit(h)
+		if err != nil {
+			return err
+		}
+		parentTree := plumbing.ZeroHash
+		if len(c.parents) > 0 {
+			p, err := v.readCommit(c.parents[0])
+			if err != nil {
+				return err
+			}
+			parentTree = p.tree
+		}
+		var ds []diffEntry
+		if err := v.diffTrees(parentTree, c.tree, "", &ds, nil); err != nil {
+			return fmt.Errorf("%w: commit %s: %v", ErrIncomplete, h, err)
+		}
+		for _, d := range ds {
+			if d.dir || d.newHash.IsZero() || checked[d.newHash] {
+				continue
+			}
+			checked[d.newHash] = true
+			if ok, err := v.objs.has(d.newHash); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("%w: object %s of commit %s", ErrIncomplete, d.newHash, h)
+			}
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package vaultstore
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -64,10 +65,13 @@ func (m *treeMerger) merge(b, x, y plumbing.Hash, depth int) (plumbing.Hash, err
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	out := map[string]treeEntry{}
+	out := make(map[string]treeEntry, len(tx.entries)+len(ty.entries))
 	var copies []copyReq
-	for _, name := range entryNames(tb, tx, ty) {
-		e, cp, err := m.mergeEntry(name, lookup(tb, name), lookup(tx, name), lookup(ty, name), depth)
+	nb, nx, ny := byName(tb), byName(tx), byName(ty)
+	for len(nb)+len(nx)+len(ny) > 0 {
+		name := firstName(nb, nx, ny)
+		eb, ex, ey := take(&nb, name), take(&nx, name), take(&ny, name)
+		e, cp, err := m.mergeEntry(name, eb, ex, ey, depth)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -199,20 +203,34 @@ func sameEntry(a, b *treeEntry) bool {
 	return a.mode == b.mode && a.hash == b.hash
 }
 
-// lookup returns the entry named name of any kind (a tree has at most one).
-func lookup(t *tree, name string) *treeEntry {
-	e, _ := t.find(name)
-	return e
+// byName returns the entries of t in order of their names (git's order
+// puts a directory where its name with a '/' would be).
+func byName(t *tree) []*treeEntry {
+	out := make([]*treeEntry, len(t.entries))
+	for i := range t.entries {
+		out[i] = &t.entries[i]
+	}
+	slices.SortFunc(out, func(a, b *treeEntry) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
-// entryNames returns the names of the three trees, sorted, once each.
-func entryNames(ts ...*tree) []string {
-	var names []string
-	for _, t := range ts {
-		for _, e := range t.entries {
-			names = append(names, e.name)
+// firstName is the smallest name at the head of the three lists.
+func firstName(lists ...[]*treeEntry) string {
+	first, ok := "", false
+	for _, l := range lists {
+		if len(l) > 0 && (!ok || l[0].name < first) {
+			first, ok = l[0].name, true
 		}
 	}
-	slices.Sort(names)
-	return slices.Compact(names)
+	return first
+}
+
+// take pops the head of l if it is named name.
+func take(l *[]*treeEntry, name string) *treeEntry {
+	if len(*l) == 0 || (*l)[0].name != name {
+		return nil
+	}
+	e := (*l)[0]
+	*l = (*l)[1:]
+	return e
 }

@@ -204,6 +204,16 @@ func TestIntegrateIncomplete(t *testing.T) {
 	if _, err := vs[0].Integrate(vs[1].Head(), false); !errors.Is(err, ErrIncomplete) {
 		t.Fatalf("integrate without objects: %v", err)
 	}
+	// the commit and its tree, not the blob
+	c, _ := vs[1].readCommit(vs[1].headCommit())
+	storeRaw(t, vs[0], plumbing.CommitObject, rawObject(t, vs[1], vs[1].Head()))
+	storeRaw(t, vs[0], plumbing.TreeObject, rawObject(t, vs[1], Hash(c.tree)))
+	if _, err := vs[0].Integrate(vs[1].Head(), false); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("integrate without the blob: %v", err)
+	}
+	if vs[0].Head() == vs[1].Head() {
+		t.Fatal("the head moved")
+	}
 }
 
 // A commit that is not in the one form pkfs writes is refused, naming it.
