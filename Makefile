@@ -7,7 +7,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # only stops a hung test.
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test fmt-check vet test-race bench run clean
+.PHONY: all build test fmt-check vet test-race fuzz bench run clean
 
 all: build
 
@@ -29,6 +29,12 @@ vet:
 # go test's cache cannot see, so a cached pass could hide a broken binary.
 test-race:
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# Every fuzz target for FUZZTIME each (default 30s; FUZZ=regexp picks
+# targets, FUZZPARALLEL=N workers): not part of make test, which replays
+# only the seeds and the committed corpora (testdata/fuzz).
+fuzz:
+	scripts/fuzz.sh
 
 # Benchmarks, never mixed with tests: a table of pkfs against its baselines.
 bench:

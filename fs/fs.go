@@ -27,6 +27,7 @@ const (
 type Store interface {
 	List() ([]vaultstore.VaultInfo, error)
 	Vault(nameOrID string) (*vaultstore.Vault, error)
+	VaultByName(name string) (*vaultstore.Vault, error)
 	VaultByID(id vaultstore.VaultID) (*vaultstore.Vault, error)
 	Create(name string) (*vaultstore.Vault, error)
 	Rename(oldName, newName string) error

@@ -68,7 +68,7 @@ func (h *historyRoot) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 }
 
 func (h *historyRoot) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	v, err := h.fsys.store.Vault(name)
+	v, err := h.fsys.store.VaultByName(name)
 	if err != nil || v.Name() != name {
 		return nil, syscall.ENOENT
 	}

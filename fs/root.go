@@ -80,7 +80,7 @@ func (r *rootNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) 
 		r.fsys.fill(&out.Attr, ino, modeDir, 0, r.fsys.started)
 		return ch, 0
 	}
-	v, err := r.fsys.store.Vault(name)
+	v, err := r.fsys.store.VaultByName(name)
 	if err != nil || v.Name() != name {
 		return nil, syscall.ENOENT
 	}
@@ -120,7 +120,10 @@ func (r *rootNode) Rename(ctx context.Context, name string, newParent gofs.Inode
 	if flags&renameExchange != 0 {
 		return syscall.EINVAL
 	}
-	err := r.fsys.store.Rename(name, newName)
+	v, err := r.fsys.store.VaultByName(name) // a name, even one of an ID's form
+	if err == nil {
+		err = r.fsys.store.Rename(v.ID().String(), newName)
+	}
 	if errors.Is(err, vaultstore.ErrVaultExists) {
 		return syscall.EEXIST
 	}

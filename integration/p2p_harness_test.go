@@ -62,6 +62,12 @@ type peerStatus struct {
 // mount, the node gets a mount point (mounted by start).
 func newPeerNode(t *testing.T, name string, mount bool) *peerNode {
 	t.Helper()
+	return newPeerNodeOf(t, name, mount, filepath.Join(pkfsBinDir(t), "pkfs"))
+}
+
+// newPeerNodeOf is newPeerNode for a node run by another pkfs binary.
+func newPeerNodeOf(t *testing.T, name string, mount bool, bin string) *peerNode {
+	t.Helper()
 	if mount {
 		requireFUSEForPeers(t)
 	}
@@ -69,7 +75,7 @@ func newPeerNode(t *testing.T, name string, mount bool) *peerNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &peerNode{t: t, name: name, bin: filepath.Join(pkfsBinDir(t), "pkfs"), dir: dir,
+	n := &peerNode{t: t, name: name, bin: bin, dir: dir,
 		nodePath: filepath.Join(dir, "node")}
 	t.Cleanup(n.cleanup)
 	home, run := filepath.Join(dir, "home"), filepath.Join(dir, "run")

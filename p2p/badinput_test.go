@@ -224,45 +224,49 @@ func TestPeerPresentingAnotherNodesID(t *testing.T) {
 	}
 }
 
-// TestGraphBoundsLearnedNodes: nodes that only connect to us (any peer can
-// make new node IDs at will) fill the node graph up to a bound and no
-// further; nodes added by hand still are, and known nodes are updated.
-func TestGraphBoundsLearnedNodes(t *testing.T) {
+// TestGraphEvictsOldLearnedNodes: nodes the graph learns by itself fill
+// it up to a bound; past it, a new one evicts the learned node seen least
+// recently. Nodes added by hand or as seeds are never evicted, and a known
+// node that moves is updated.
+func TestGraphEvictsOldLearnedNodes(t *testing.T) {
 	old := maxLearned
 	maxLearned = 3
 	t.Cleanup(func() { maxLearned = old })
 	a := newTestNode(t)
-	var callers []*testNode
-	for i := 0; i < 5; i++ {
-		c := newTestNode(t)
-		c.know(t, a)
-		if _, err := c.Ping(ctx(t), a.ID()); err != nil {
+	manual := NodeAddress{NodeID: newTestNode(t).ID(), Host: "127.0.0.1", Port: 1}
+	if err := a.Graph.Add(manual); err != nil {
+		t.Fatal(err)
+	}
+	var ids []NodeAddress
+	for i := range 5 {
+		n := NodeAddress{NodeID: newTestNode(t).ID(), Host: "127.0.0.1", Port: 10 + i, LastSeen: time.Unix(int64(1000+i), 0).UTC()}
+		if err := a.Graph.Learn(n); err != nil {
 			t.Fatal(err)
 		}
-		callers = append(callers, c)
+		ids = append(ids, n)
 	}
 	all, _ := a.Graph.All()
 	if len(all) != 3 {
-		t.Fatalf("a learned %d nodes, the bound is 3", len(all))
+		t.Fatalf("the graph holds %d nodes, the bound is 3", len(all))
 	}
-	// an explicit add goes through
-	extra := newTestNode(t)
-	a.know(t, extra)
-	if _, err := a.Graph.Get(extra.ID()); err != nil {
+	for _, want := range []NodeAddress{manual, ids[3], ids[4]} {
+		if _, err := a.Graph.Get(want.NodeID); err != nil {
+			t.Fatalf("%+v was evicted", want)
+		}
+	}
+	// a known node that moves is updated, and stays as it was added
+	if err := a.Graph.Learn(NodeAddress{NodeID: manual.NodeID, Host: "127.0.0.2", Port: 9}); err != nil {
 		t.Fatal(err)
 	}
-	// a known node that moves is updated
-	known := all[0]
-	if err := a.Graph.Learn(NodeAddress{NodeID: known.NodeID, Host: "127.0.0.2", Port: 9}); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := a.Graph.Get(known.NodeID); got.Host != "127.0.0.2" {
+	if got, _ := a.Graph.Get(manual.NodeID); got.Host != "127.0.0.2" || got.Learned {
 		t.Fatalf("known node not updated: %+v", got)
 	}
-	// and a still serves every caller
-	for _, c := range callers {
-		if _, err := c.Ping(ctx(t), a.ID()); err != nil {
-			t.Fatal(err)
-		}
+	// a graph of nodes added by hand only takes no learned node
+	maxLearned = 1
+	for _, n := range []NodeAddress{ids[3], ids[4]} {
+		a.Graph.Remove(n.NodeID)
+	}
+	if err := a.Graph.Learn(ids[0]); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("learned past a full graph of manual nodes: %v", err)
 	}
 }

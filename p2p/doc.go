@@ -28,8 +28,41 @@
 // Error codes map to errors in both directions in errors.go. A stream
 // whose request is refused is cancelled on its read side, so that a
 // misbehaving peer cannot use up its connection's streams; answers have a
-// write deadline. The node graph records at most 10,000 nodes it only
-// heard of (hellos, lookups), since anyone can make node IDs.
+// write deadline. A caller that refuses the data of an answer (a bad
+// pack) cancels the stream with the wire code as QUIC error code.
+//
+// # Limits
+//
+// A frame's payload is allocated as its bytes arrive (4 KiB first, then
+// doubling), never at the size its header announces, and a request must
+// be whole within CallTimeout or its stream is cancelled. Per connection
+// a peer may open MaxStreamsPerConn (64) streams at once and no
+// unidirectional ones; a node ID may hold MaxConnsPerPeer (4) connections
+// with us (a new one closes the oldest); an IP address MaxConnsPerAddr
+// (16) inbound connections, and all peers MaxConns (256), handshakes
+// included (counted from a client's first packet, refused before the
+// handshake past the limit). Receive windows start at 256 KiB per stream
+// and 512 KiB per connection, so a stalled connection holds little. Any
+// peer can make node IDs at will: the caps per address and in total are
+// what bound a flood, the cap per node ID what keeps one node from taking
+// its address's share.
+//
+// # Node graph
+//
+// The node graph (on disk) holds nodes added by hand or as seeds, which
+// stay until removed, and nodes the node learned by itself, which are
+// evicted (the one seen least recently first) when the graph holds
+// 10,000 nodes. A node is learned only when an outbound contact confirmed
+// it (we dialled its address and its key was its node ID), or when a
+// trusted peer (one of our gestalt, one we accept notifications from, or
+// one we share a vault with) told us of it: its own address in its
+// hello, or others' in a lookup. Everything else — the hello of a
+// stranger, the answers of untrusted peers in a lookup — is a hint kept
+// in memory only (1,024 at most, for an hour, the oldest evicted first),
+// which a dial may try and then confirms. A node known with one address
+// whose hello comes from another is dialled at the more recent first.
+// Nodes learned from hellos by older versions (before this rule) stay in
+// the graph until removed by hand.
 //
 // # Replication
 //
@@ -43,5 +76,13 @@
 // the heads of its vaults); followers also compare heads when a connection
 // to the origin comes up and periodically, so they catch up after being
 // away. A pack must hold every object its head needs, and the head must
-// descend from the replica's: otherwise the replica does not move.
+// descend from the replica's: otherwise the replica does not move. Packs
+// are read by vaultstore.ImportPack, streaming, within
+// vaultstore.DefaultPackLimits (no deltas; 2 GiB on the wire, 8 GiB
+// inflated; each blob at most 1 GiB, tree 8 MiB, commit 1 MiB).
+//
+// Every request names a vault by its ID, except vaults.info, which takes
+// what the peer's user typed (an ID, or a name: names never have the form
+// of an ID). A vault's name from a peer that is not valid here (or has
+// the form of an ID) is replaced by one of ours at clone time.
 package p2p

@@ -48,7 +48,7 @@ func (e evilFetch) handler(t *testing.T) Handler {
 			if _, err := out.Write(e.raw); err != nil {
 				return nil, err
 			}
-		} else if err := e.v.WritePack(out, hashes); err != nil {
+		} else if err := e.v.ExportPack(out, hashes); err != nil {
 			return nil, err
 		}
 		head := e.v.Head()
@@ -120,7 +120,7 @@ func TestPackMissingObjectsRejected(t *testing.T) {
 		{"no pack at all", func(p *evilPair) evilFetch { return evilFetch{v: p.v, drop: all} },
 			ErrBadRequest, "objects are missing"},
 		{"garbage instead of a pack", func(p *evilPair) evilFetch {
-			return evilFetch{v: p.v, raw: []byte("PACK\x00\x00\x00\x02garbage that is no pack")}
+			return evilFetch{v: p.v, raw: []byte("PACK\x00\x00\x00\x02\x00\x00\x00\x01garbage that is no pack")}
 		}, ErrBadRequest, "bad pack"},
 		{"a blob as the head", func(p *evilPair) evilFetch {
 			return evilFetch{v: p.v, head: func(vaultstore.Hash) vaultstore.Hash { return p.blob }}

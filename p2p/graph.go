@@ -27,6 +27,10 @@ type NodeAddress struct {
 	Port     int            `json:"port"`
 	LastSeen time.Time      `json:"lastSeen,omitzero"`
 	Seed     bool           `json:"seed,omitempty"`
+	// Learned: recorded by the node itself (an outbound contact confirmed
+	// it, or a trusted peer told of it), not added by hand or as a seed.
+	// Learned entries are evicted, oldest first, when the graph is full.
+	Learned bool `json:"learned,omitempty"`
 }
 
 // Addr returns host:port.
@@ -86,36 +90,85 @@ type Graph struct {
 // NewGraph returns the node graph kept in db.
 func NewGraph(db *kvstore.DB) *Graph { return &Graph{b: db.Bucket("nodes/graph")} }
 
-// Add records (or updates) a node's address.
+// Add records (or updates) a node's address given by hand or as a seed:
+// it is kept until removed.
 func (g *Graph) Add(a NodeAddress) error {
 	if err := ValidateAddress(a.Host, a.Port); err != nil {
 		return err
 	}
+	a.Learned = false
 	if old, err := g.Get(a.NodeID); err == nil {
 		a.Seed = a.Seed || old.Seed
 		if a.LastSeen.IsZero() {
 			a.LastSeen = old.LastSeen
 		}
 	}
+	return g.put(a)
+}
+
+func (g *Graph) put(a NodeAddress) error {
 	v, _ := json.Marshal(a)
 	return g.b.Put(a.NodeID[:], v, false)
 }
 
-// maxLearned bounds the node graph against nodes we only hear of (from a
-// hello, from another node's answer): past it, only nodes already known,
-// added by hand or given as seeds are recorded. Any peer can make new node
-// IDs at will; without the bound each would grow the store for good.
+// maxLearned bounds the node graph against the nodes it learns by itself
+// (Learn): past it, a new one evicts the learned node seen least
+// recently; nodes added by hand or as seeds are never evicted. Any peer
+// can make new node IDs at will; without the bound each would grow the
+// store for good.
 var maxLearned = 10000
 
-// Learn records the address of a node we heard of, unless the graph is
-// full and the node is new to it.
+// Learn records the address of a node that an outbound contact confirmed
+// (we dialled it and its key was the node ID), or that a trusted peer told
+// us of. A node added by hand stays so, with its address updated; a new
+// node in a full graph evicts the learned node seen least recently.
 func (g *Graph) Learn(a NodeAddress) error {
-	if _, err := g.Get(a.NodeID); err != nil {
-		if n, err := g.b.Count(); err != nil || n >= maxLearned {
-			return fmt.Errorf("%w: the node graph holds %d nodes", ErrTooLarge, n)
+	if err := ValidateAddress(a.Host, a.Port); err != nil {
+		return err
+	}
+	a.Learned = true
+	if old, err := g.Get(a.NodeID); err == nil {
+		a.Seed, a.Learned = old.Seed, old.Learned
+		if a.LastSeen.IsZero() {
+			a.LastSeen = old.LastSeen
+		}
+	} else if err := g.makeRoom(); err != nil {
+		return err
+	}
+	return g.put(a)
+}
+
+// makeRoom evicts the learned node seen least recently when the graph is
+// full.
+func (g *Graph) makeRoom() error {
+	n, err := g.b.Count()
+	if err != nil || n < maxLearned {
+		return err
+	}
+	all, err := g.All()
+	if err != nil {
+		return err
+	}
+	var oldest *NodeAddress
+	for i := range all {
+		if a := &all[i]; a.Learned && (oldest == nil || a.LastSeen.Before(oldest.LastSeen)) {
+			oldest = a
 		}
 	}
-	return g.Add(a)
+	if oldest == nil {
+		return fmt.Errorf("%w: the node graph holds %d nodes, none learned", ErrTooLarge, n)
+	}
+	return g.Remove(oldest.NodeID)
+}
+
+// Seen records that a known node answered now (nothing for an unknown one).
+func (g *Graph) Seen(id keyring.NodeID) error {
+	a, err := g.Get(id)
+	if err != nil {
+		return nil
+	}
+	a.LastSeen = time.Now().UTC()
+	return g.put(a)
 }
 
 // Get returns a node's address, or ErrUnknownNode.

@@ -29,6 +29,9 @@ func (n *Node) RegisterNodeMethods() {
 		if err != nil {
 			return nil, err
 		}
+		for i := range as {
+			as[i].Learned = false // how we know of a node is ours to know
+		}
 		return as, nil
 	})
 }
@@ -40,17 +43,15 @@ func (n *Node) Ping(ctx context.Context, id keyring.NodeID) (time.Duration, erro
 		return 0, err
 	}
 	rtt := time.Since(start)
-	if a, err := n.Graph.Get(id); err == nil {
-		a.LastSeen = time.Now().UTC()
-		_ = n.Graph.Add(a)
-	}
+	_ = n.Graph.Seen(id)
 	return rtt, nil
 }
 
 // Find looks a node up, Kademlia style: it asks the Alpha closest known
 // nodes for the K closest they know, and repeats with what it learns until
-// no closer node turns up. Addresses it learns are hints until a connection
-// confirms them (a dial pins the node ID). It returns the node's address.
+// no closer node turns up. Addresses it learns are hints (in memory) until
+// a connection confirms them (a dial pins the node ID), unless a trusted
+// peer gave them. It returns the node's address.
 func (n *Node) Find(ctx context.Context, target keyring.NodeID) (NodeAddress, error) {
 	if a, err := n.Graph.Get(target); err == nil {
 		if _, err := n.Ping(ctx, target); err == nil {
@@ -82,6 +83,7 @@ func (n *Node) Find(ctx context.Context, target keyring.NodeID) (NodeAddress, er
 				if err := n.Call(ctx, a.NodeID, "nodes.closest", map[string]keyring.NodeID{"target": target}, &got, nil); err != nil {
 					return
 				}
+				trusted := n.isTrusted(a.NodeID)
 				mu.Lock()
 				defer mu.Unlock()
 				for i, g := range got {
@@ -89,15 +91,16 @@ func (n *Node) Find(ctx context.Context, target keyring.NodeID) (NodeAddress, er
 						break
 					}
 					if _, ok := found[g.NodeID]; !ok && g.NodeID != n.id {
-						found[g.NodeID] = NodeAddress{NodeID: g.NodeID, Host: g.Host, Port: g.Port}
+						g = NodeAddress{NodeID: g.NodeID, Host: g.Host, Port: g.Port}
+						found[g.NodeID] = g
+						n.hint(g, trusted)
 					}
 				}
 			}()
 		}
 		wg.Wait()
-		if a, ok := found[target]; ok {
-			_ = n.Graph.Add(a) // the node asked for: recorded even in a full graph
-			if _, err := n.Ping(ctx, target); err == nil {
+		if _, ok := found[target]; ok {
+			if _, err := n.Ping(ctx, target); err == nil { // the dial confirms and records it
 				return n.Graph.Get(target)
 			}
 		}
@@ -116,11 +119,18 @@ func (n *Node) nextBatch(found map[keyring.NodeID]NodeAddress, queried map[keyri
 	if len(cand) > Alpha {
 		cand = cand[:Alpha]
 	}
-	// learned addresses must be dialable: record them as hints
-	for _, a := range cand {
-		if _, err := n.Graph.Get(a.NodeID); err != nil {
-			_ = n.Graph.Learn(a)
-		}
-	}
 	return cand
+}
+
+// hint keeps an address a peer told of: in the graph when the peer is
+// trusted, as a hint in memory otherwise (a dial then confirms it).
+func (n *Node) hint(a NodeAddress, trusted bool) {
+	if _, err := n.Graph.Get(a.NodeID); err == nil {
+		return // what we know stands; a dial confirms a move
+	}
+	if trusted {
+		_ = n.Graph.Learn(a)
+		return
+	}
+	n.hints.put(a)
 }

@@ -9,11 +9,14 @@ import (
 	"github.com/pkfs/pkfs/vaultstore"
 )
 
-// MaxPack bounds the packfile a peer may send in one fetch.
-const MaxPack = 2 << 30
+// packLimits bound the pack of one fetch (vaultstore.DefaultPackLimits: 2
+// GiB on the wire, 4 Mi objects, 8 GiB inflated).
+var packLimits = vaultstore.DefaultPackLimits()
 
-// packSink decodes a packfile written to it into a vault's storer, in a
-// goroutine started by the first write (an empty stream decodes nothing).
+// packSink imports a packfile written to it into a vault, in a goroutine
+// started by the first write (an empty stream imports nothing). Memory
+// stays bounded: the pipe holds one write at a time, and the vault's
+// importer streams.
 type packSink struct {
 	v       *vaultstore.Vault
 	once    sync.Once
@@ -30,30 +33,37 @@ func (p *packSink) Write(b []byte) (int, error) {
 		pr, pw := io.Pipe()
 		p.pw, p.started = pw, true
 		go func() {
-			err := p.v.ReadPack(io.LimitReader(pr, MaxPack))
-			pr.CloseWithError(err)
+			_, err := p.v.ImportPack(pr, packLimits)
+			pr.CloseWithError(packError(err))
 			p.done <- err
 		}()
 	})
 	p.n += int64(len(b))
-	if p.n > MaxPack {
-		return 0, fmt.Errorf("%w: pack over %d bytes", ErrTooLarge, int64(MaxPack))
-	}
-	return p.pw.Write(b)
+	_, err := p.pw.Write(b)
+	return len(b), err
 }
 
-// finish ends the stream and returns the decoder's verdict.
+// finish ends the stream and returns the importer's verdict when it
+// refused the pack, else the call's own error.
 func (p *packSink) finish(callErr error) error {
 	if !p.started {
 		return callErr
 	}
-	p.pw.CloseWithError(callErr)
+	p.pw.CloseWithError(callErr) // nil: the importer sees the end of the pack
 	err := <-p.done
-	if callErr != nil {
-		return callErr
+	if callErr == nil || errors.Is(err, vaultstore.ErrBadPack) || errors.Is(err, vaultstore.ErrPackTooLarge) {
+		return packError(err)
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	return callErr
+}
+
+// packError translates an import failure to the protocol's errors.
+func packError(err error) error {
+	switch {
+	case errors.Is(err, vaultstore.ErrPackTooLarge):
+		return fmt.Errorf("%w: %v", ErrTooLarge, err)
+	case errors.Is(err, vaultstore.ErrBadPack):
 		return fmt.Errorf("%w: bad pack: %v", ErrBadRequest, err)
 	}
-	return nil
+	return err
 }

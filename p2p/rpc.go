@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"crypto/tls"
@@ -54,16 +55,29 @@ const HandlerTimeout = 10 * time.Minute
 // input the server does not read.
 const streamRefused quic.StreamErrorCode = 1
 
+// requestTimeout bounds the reading of a request: a stream that stalls
+// before its request is whole is cancelled then (CallTimeout; tests lower
+// it).
+var requestTimeout atomic.Int64
+
+func init() { requestTimeout.Store(int64(CallTimeout)) }
+
 // serveStream reads one request, runs its handler, and answers.
 func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
+	n.activeStreams.Add(1)
+	defer n.activeStreams.Add(-1)
 	defer s.Close()
-	s.SetReadDeadline(time.Now().Add(CallTimeout))
-	bw := bufio.NewWriterSize(s, 64<<10)
+	s.SetReadDeadline(time.Now().Add(time.Duration(requestTimeout.Load())))
+	var bw *bufio.Writer // made once a request has come: a stalled stream costs none
 	fail := func(err error) {
 		// Whatever the peer still sends on this stream is not read: stop
 		// it, so that the stream is released (a peer that is refused must
 		// not use up its connection's streams).
 		s.CancelRead(streamRefused)
+		if bw == nil {
+			_ = writeFrame(s, kindError, encodeError(err))
+			return
+		}
 		_ = writeFrame(bw, kindError, encodeError(err))
 		_ = bw.Flush()
 	}
@@ -90,6 +104,7 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 		fail(fmt.Errorf("%w %q", ErrUnknownMethod, req.Method))
 		return
 	}
+	bw = bufio.NewWriterSize(s, 64<<10)
 	ctx, cancel := context.WithTimeout(n.ctx, HandlerTimeout)
 	defer cancel()
 	// a caller that stops reading the answer must not hold the handler
@@ -98,6 +113,13 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 	res, err := h(ctx, Peer{ID: pc.id, Addr: pc.conn.RemoteAddr()}, req.Body, dw)
 	if err == nil {
 		err = dw.err
+	}
+	var se *quic.StreamError
+	if err != nil && errors.As(err, &se) && se.Remote {
+		// the caller refused what we sent (a pack it could not take)
+		logf("%s: %s refused our answer with code %d (%v)", req.Method, pc.id, se.ErrorCode,
+			(&RemoteError{Code: Code(se.ErrorCode)}).Unwrap())
+		return
 	}
 	if err != nil {
 		code, _ := codeOf(err)
@@ -198,6 +220,9 @@ func (n *Node) callOn(ctx context.Context, pc *peerConn, method string, req, res
 				return fmt.Errorf("%w: unexpected data", ErrBadRequest)
 			}
 			if _, err := data.Write(f.payload); err != nil {
+				// refused (a bad pack): tell the sender why, and stop it
+				code, _ := codeOf(err)
+				s.CancelRead(quic.StreamErrorCode(code))
 				return err
 			}
 		case kindResponse:
@@ -256,11 +281,18 @@ func (n *Node) handleHello(ctx context.Context, from Peer, body json.RawMessage,
 	if h.Version != WireVersion {
 		return nil, fmt.Errorf("%w: %d", ErrVersion, h.Version)
 	}
-	// Remember where the peer listens: its address as seen, its port as told.
+	// Remember where the peer listens: its address as seen, its port as
+	// told. Anyone can make a node ID and say hello: unless the peer is
+	// trusted, that is a hint in memory, which a dial back confirms.
 	if ua, ok := from.Addr.(*net.UDPAddr); ok && h.Port > 0 && h.Port < 65536 {
 		a := NodeAddress{NodeID: from.ID, Host: ua.IP.String(), Port: h.Port, LastSeen: time.Now().UTC()}
-		if old, err := n.Graph.Get(from.ID); err != nil || old.Host != a.Host || old.Port != a.Port {
+		old, err := n.Graph.Get(from.ID)
+		switch {
+		case err == nil && old.Host == a.Host && old.Port == a.Port:
+		case n.isTrusted(from.ID):
 			_ = n.Graph.Learn(a)
+		default:
+			n.hints.put(a)
 		}
 	}
 	return helloBody{NodeID: n.id, Port: n.Addr().Port, Version: WireVersion}, nil

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"time"
 
 	"github.com/pkfs/pkfs/gestalt"
 	"github.com/pkfs/pkfs/keyring"
@@ -125,8 +124,11 @@ func (s *System) inOurGestalt(id keyring.NodeID) bool {
 	return false
 }
 
-// visibleVault resolves a vault (by ID, or by name) that the caller may
-// clone or pull; anything else is "not shared", whether it exists or not.
+// visibleVault resolves a vault that the caller may clone or pull, by ID
+// text or, for vaults.info only, by name (what the peer's user typed);
+// text of the form of a vault ID always means that ID (see
+// vaultstore.Store.Vault). Anything else is "not shared", whether it
+// exists or not.
 func (s *System) visibleVault(ref string, caller keyring.NodeID) (*vaultstore.Vault, error) {
 	v, err := s.Vaults.Vault(ref)
 	notShared := fmt.Errorf("%w: no vault %q is shared with you", ErrPermission, ref)
@@ -141,6 +143,16 @@ func (s *System) visibleVault(ref string, caller keyring.NodeID) (*vaultstore.Va
 		return nil, notShared
 	}
 	return v, nil
+}
+
+// sharedVaultByID is visibleVault for requests that name a vault by ID
+// only (every request but vaults.info).
+func (s *System) sharedVaultByID(ref string, caller keyring.NodeID) (*vaultstore.Vault, error) {
+	if _, err := vaultstore.ParseVaultID(ref); err != nil {
+		logf("%s named a vault by something else than its ID: refused", caller)
+		return nil, fmt.Errorf("%w: a vault ID is expected", ErrBadRequest)
+	}
+	return s.visibleVault(ref, caller)
 }
 
 func (s *System) registerVaultMethods() {
@@ -219,7 +231,7 @@ func (s *System) handleFetch(ctx context.Context, from Peer, body json.RawMessag
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
 	}
-	v, err := s.visibleVault(req.VaultID, from.ID)
+	v, err := s.sharedVaultByID(req.VaultID, from.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +252,7 @@ func (s *System) handleFetch(ctx context.Context, from Peer, body json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	if err := v.WritePack(out, hashes); err != nil {
+	if err := v.ExportPack(out, hashes); err != nil {
 		return nil, err
 	}
 	return fetchResponse{Head: Hash(head), Objects: len(hashes), Commits: commits}, nil
@@ -258,121 +270,3 @@ func (s *System) Scan(ctx context.Context, node keyring.NodeID) ([]ScanItem, err
 
 // ErrOffline is returned by operations that need the network when no agent runs.
 var ErrOffline = errors.New("this needs a running agent (pkfs agent start, or pkfs mount)")
-
-// FetchStats describes one fetch.
-type FetchStats struct {
-	Head    Hash  `json:"head"` // hex in JSON
-	Objects int   `json:"objects"`
-	Commits int   `json:"commits"`
-	Bytes   int64 `json:"bytes"`
-}
-
-// fetch pulls a vault's missing objects from a node and fast-forwards.
-func (s *System) fetch(ctx context.Context, v *vaultstore.Vault, from keyring.NodeID, progress io.Writer) (FetchStats, error) {
-	var st FetchStats
-	if !s.Online() {
-		return st, ErrOffline
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	sink := newPackSink(v)
-	var data io.Writer = sink
-	if progress != nil {
-		data = io.MultiWriter(sink, progress)
-	}
-	var resp fetchResponse
-	have := v.Head()
-	err := s.Node.Call(ctx, from, "vaults.fetch", fetchRequest{VaultID: v.ID().String(), Have: Hash(have)}, &resp, data)
-	if err = sink.finish(err); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return st, diverged(v, from, have)
-		}
-		return st, err
-	}
-	st = FetchStats{Head: resp.Head, Objects: resp.Objects, Commits: resp.Commits, Bytes: sink.n}
-	head := st.Head.V()
-	if head.IsZero() {
-		return st, nil
-	}
-	if err := v.FastForward(head, false); err != nil {
-		if errors.Is(err, vaultstore.ErrNotDescendant) {
-			if v.CountSince(head) >= 0 {
-				// another fetch (a live pull and one by hand) got further
-				// meanwhile: our head already holds this one
-				return st, nil
-			}
-			return st, diverged(v, from, have)
-		}
-		return st, fmt.Errorf("%w: the pack from %s does not hold everything its head %s needs: %v", ErrBadRequest, from, head, err)
-	}
-	return st, nil
-}
-
-// diverged is the error of a fetch whose history does not contain ours.
-func diverged(v *vaultstore.Vault, from keyring.NodeID, have vaultstore.Hash) error {
-	return fmt.Errorf("%w: vault %s: the history at %s does not contain this replica's head %s "+
-		"(merging diverged replicas comes later)", ErrConflict, v.Name(), from, have)
-}
-
-// Clone makes a local replica of a vault another node shares with us.
-func (s *System) Clone(ctx context.Context, from keyring.NodeID, ref string, progress io.Writer) (*vaultstore.Vault, FetchStats, error) {
-	if !s.Online() {
-		return nil, FetchStats{}, ErrOffline
-	}
-	var info VaultInfo
-	if err := s.Node.Call(ctx, from, "vaults.info", map[string]string{"vault": ref}, &info, nil); err != nil {
-		return nil, FetchStats{}, err
-	}
-	id, err := vaultstore.ParseVaultID(info.VaultID)
-	if err != nil {
-		return nil, FetchStats{}, fmt.Errorf("%w: vault ID from the peer", ErrBadRequest)
-	}
-	if old, err := s.Vaults.VaultByID(id); err == nil {
-		return nil, FetchStats{}, fmt.Errorf("%w: already cloned as %q", vaultstore.ErrVaultExists, old.Name())
-	}
-	if vaultstore.ValidateName(info.VaultName) != nil {
-		info.VaultName = "vault"
-	}
-	name, err := s.Vaults.UniqueName(info.VaultName)
-	if err != nil {
-		return nil, FetchStats{}, err
-	}
-	v, err := s.Vaults.CreateReplica(id, name, from)
-	if err != nil {
-		return nil, FetchStats{}, err
-	}
-	st, err := s.fetch(ctx, v, from, progress)
-	if err != nil {
-		_ = s.Vaults.Delete(name)
-		return nil, st, err
-	}
-	if s.repl != nil {
-		s.repl.setBehind(v.ID(), 0)
-	}
-	return v, st, nil
-}
-
-// Pull fetches what a replica lacks from a node (its origin by default).
-func (s *System) Pull(ctx context.Context, vault string, from *keyring.NodeID) (FetchStats, error) {
-	v, err := s.Vaults.Vault(vault)
-	if err != nil {
-		return FetchStats{}, err
-	}
-	src := v.Info().Origin
-	var id keyring.NodeID
-	if from != nil {
-		id = *from
-	} else if src == "" {
-		return FetchStats{}, fmt.Errorf("%w: %s is not a replica; name the node to pull from", ErrBadRequest, v.Name())
-	} else if id, err = keyring.ParseNodeID(src); err != nil {
-		return FetchStats{}, err
-	}
-	if !v.ReadOnly() {
-		return FetchStats{}, fmt.Errorf("%w: %s is this node's own vault, not a replica: pulling into it comes with writable replicas", ErrBadRequest, v.Name())
-	}
-	st, err := s.fetch(ctx, v, id, nil)
-	if err == nil && s.repl != nil {
-		s.repl.setBehind(v.ID(), 0)
-	}
-	return st, err
-}

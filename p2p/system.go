@@ -68,6 +68,7 @@ func (s *System) Start(o StartOptions) error {
 		return err
 	}
 	n.Graph = s.Graph
+	n.SetTrusted(s.trustedForAddresses)
 	s.Node = n
 	n.RegisterNodeMethods()
 	s.registerNotifications()
@@ -160,4 +161,16 @@ func (s *System) rediscoverLoop(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// trustedForAddresses reports whether a peer's word about addresses (its
+// own in a hello, others' in lookups) goes into the node graph: a node of
+// our gestalt, one we accept notifications from, or one we share a vault
+// with. Anyone else's is a hint in memory until a dial confirms it.
+func (s *System) trustedForAddresses(id keyring.NodeID) bool {
+	if s.ACL.Allowed(id, gestalt.Notify) || s.inOurGestalt(id) {
+		return true
+	}
+	vs, err := s.ACL.VaultsOf(id)
+	return err == nil && len(vs) > 0
 }

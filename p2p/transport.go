@@ -2,12 +2,12 @@ package p2p
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkfs/pkfs/internal/kvstore"
@@ -48,11 +48,19 @@ type Node struct {
 	handlers   map[string]Handler
 
 	mu      sync.Mutex
-	conns   map[keyring.NodeID]*peerConn
+	conns   map[keyring.NodeID]*peerConn   // the connection calls use
+	live    map[keyring.NodeID][]*peerConn // every connection served, oldest first
 	dialing map[keyring.NodeID]*dialCall
+	adm     admission
+	hints   *hintTable
+
+	trustMu sync.RWMutex
+	trusted func(keyring.NodeID) bool
 
 	connectMu sync.Mutex
 	onConnect []func(keyring.NodeID)
+
+	activeStreams atomic.Int64 // requests being read or served
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -74,10 +82,14 @@ type dialCall struct {
 
 func quicConfig() *quic.Config {
 	return &quic.Config{
-		HandshakeIdleTimeout: HandshakeLimit,
-		MaxIdleTimeout:       IdleTimeout,
-		KeepAlivePeriod:      KeepAlive,
-		MaxIncomingStreams:   256,
+		HandshakeIdleTimeout:  HandshakeLimit,
+		MaxIdleTimeout:        IdleTimeout,
+		KeepAlivePeriod:       KeepAlive,
+		MaxIncomingStreams:    MaxStreamsPerConn,
+		MaxIncomingUniStreams: -1, // pkfs uses none
+
+		InitialStreamReceiveWindow:     initialStreamWindow,
+		InitialConnectionReceiveWindow: initialConnWindow,
 	}
 }
 
@@ -99,9 +111,10 @@ func Listen(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to listen on %s: %w", ua, err)
 	}
-	n := &Node{id: cfg.Keyring.NodeID(), cert: tlsCert{cert}, udp: udp, tr: &quic.Transport{Conn: udp},
-		Graph: NewGraph(cfg.DB), handlers: map[string]Handler{},
-		conns: map[keyring.NodeID]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{}}
+	n := &Node{id: cfg.Keyring.NodeID(), cert: tlsCert{cert}, udp: udp,
+		Graph: NewGraph(cfg.DB), handlers: map[string]Handler{}, conns: map[keyring.NodeID]*peerConn{},
+		live: map[keyring.NodeID][]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{}, hints: newHints()}
+	n.tr = &quic.Transport{Conn: udp, ConnContext: n.admit}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	ln, err := n.tr.Listen(serverTLS(cert), quicConfig())
 	if err != nil {
@@ -113,6 +126,20 @@ func Listen(cfg Config) (*Node, error) {
 	n.wg.Add(1)
 	go n.acceptLoop()
 	return n, nil
+}
+
+// SetTrusted says which peers the node believes about other nodes'
+// addresses (see Graph.Learn); others' word is only a hint.
+func (n *Node) SetTrusted(fn func(keyring.NodeID) bool) {
+	n.trustMu.Lock()
+	n.trusted = fn
+	n.trustMu.Unlock()
+}
+
+func (n *Node) isTrusted(id keyring.NodeID) bool {
+	n.trustMu.RLock()
+	defer n.trustMu.RUnlock()
+	return n.trusted != nil && n.trusted(id)
 }
 
 // ID returns this node's ID.
@@ -160,11 +187,17 @@ func (n *Node) acceptLoop() {
 	}
 }
 
-// register keeps a connection to a peer and serves its streams.
+// register keeps a connection to a peer and serves its streams. Past
+// MaxConnsPerPeer connections of one node, the oldest is closed.
 func (n *Node) register(pc *peerConn) {
 	n.mu.Lock()
 	n.conns[pc.id] = pc
+	old := n.keepLive(pc)
 	n.mu.Unlock()
+	for _, o := range old {
+		logf("closed the oldest connection of %s: over %d", pc.id, MaxConnsPerPeer)
+		o.conn.CloseWithError(connTooMany, "too many connections from your node")
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -173,6 +206,7 @@ func (n *Node) register(pc *peerConn) {
 		if n.conns[pc.id] == pc {
 			delete(n.conns, pc.id)
 		}
+		n.dropLive(pc)
 		n.mu.Unlock()
 	}()
 	n.connectMu.Lock()
@@ -181,66 +215,6 @@ func (n *Node) register(pc *peerConn) {
 	for _, fn := range fns {
 		go fn(pc.id)
 	}
-}
-
-// conn returns a live connection to id, dialling (once, for concurrent
-// callers) when there is none.
-func (n *Node) conn(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
-	if id == n.id {
-		return nil, ErrSelf
-	}
-	n.mu.Lock()
-	if pc, ok := n.conns[id]; ok && pc.conn.Context().Err() == nil {
-		n.mu.Unlock()
-		return pc, nil
-	}
-	if d, ok := n.dialing[id]; ok {
-		n.mu.Unlock()
-		select {
-		case <-d.done:
-			return d.pc, d.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	d := &dialCall{done: make(chan struct{})}
-	n.dialing[id] = d
-	n.mu.Unlock()
-	d.pc, d.err = n.dial(ctx, id)
-	n.mu.Lock()
-	delete(n.dialing, id)
-	n.mu.Unlock()
-	close(d.done)
-	return d.pc, d.err
-}
-
-func (n *Node) dial(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
-	a, err := n.Graph.Get(id)
-	if err != nil {
-		return nil, err
-	}
-	ua, err := net.ResolveUDPAddr("udp", a.Addr())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, id, err)
-	}
-	dctx, cancel := context.WithTimeout(ctx, DialTimeout)
-	defer cancel()
-	c, err := n.tr.Dial(dctx, ua, clientTLS(n.cert.c, id), quicConfig())
-	if err != nil {
-		if errors.Is(err, ErrPeerID) || isPeerIDError(err) {
-			return nil, fmt.Errorf("%w: %s at %s", ErrPeerID, id, a.Addr())
-		}
-		return nil, fmt.Errorf("%w: %s at %s: %v", ErrUnavailable, id, a.Addr(), err)
-	}
-	pc := &peerConn{id: id, conn: c, since: time.Now(), out: true}
-	if err := n.hello(dctx, pc); err != nil {
-		c.CloseWithError(2, "hello failed")
-		return nil, err
-	}
-	a.LastSeen = time.Now().UTC()
-	_ = n.Graph.Add(a)
-	n.register(pc)
-	return pc, nil
 }
 
 // ConnInfo describes a live connection.

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pkfs/pkfs/vaultstore"
 	"io"
+	"slices"
+
+	"github.com/pkfs/pkfs/vaultstore"
 )
 
 // Wire format constants.
@@ -75,14 +77,37 @@ func readPayload(r io.Reader, hdr [6]byte) (frame, error) {
 	if n > limit {
 		return frame{}, fmt.Errorf("%w: %d-byte frame", ErrTooLarge, n)
 	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r, p); err != nil {
+	p, err := readGrowing(r, int(n))
+	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return frame{}, fmt.Errorf("%w: truncated frame", ErrBadRequest)
 		}
 		return frame{}, err // the stream failed: the caller tells
 	}
 	return frame{kind: kind, payload: p}, nil
+}
+
+// firstRead is how much of a payload is allocated before any of it has
+// arrived.
+const firstRead = 4 << 10
+
+// readGrowing reads n bytes, allocating as they arrive (the buffer at most
+// doubles what has arrived), not what a header announces: a peer that
+// announces large frames and stalls costs a few KiB per stream.
+func readGrowing(r io.Reader, n int) ([]byte, error) {
+	p := make([]byte, 0, min(n, firstRead))
+	for len(p) < n {
+		if len(p) == cap(p) {
+			p = slices.Grow(p, min(n, 2*cap(p))-len(p))
+		}
+		// (Grow may round the capacity up past n)
+		k, err := io.ReadFull(r, p[len(p):min(cap(p), n)])
+		p = p[:len(p)+k]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // request is the payload of a request frame.

@@ -120,27 +120,6 @@ func TestParallelWriters(t *testing.T) {
 	}
 }
 
-func FuzzDecodeTree(f *testing.F) {
-	f.Add(encodeTree([]treeEntry{{name: "a", mode: 0o100644}, {name: "d", mode: 0o40000}}))
-	f.Add([]byte("100644 x\x00"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		tr, err := decodeTree(b)
-		if err != nil {
-			return
-		}
-		if again := encodeTree(append([]treeEntry(nil), tr.entries...)); !bytes.Equal(again, b) && len(tr.entries) > 0 {
-			// only canonical encodings decode (legacy modes aside)
-			for _, e := range tr.entries {
-				if strings.Contains(string(b), "100664") {
-					return
-				}
-				_ = e
-			}
-			t.Fatalf("non-canonical tree accepted")
-		}
-	})
-}
-
 func FuzzDecodeMeta(f *testing.F) {
 	f.Add(encodeMeta(&objMeta{typ: plumbing.BlobObject, size: 3, inline: []byte("abc")}))
 	f.Add(encodeMeta(&objMeta{typ: plumbing.BlobObject, size: ChunkSize + 1, prefix: make([]byte, 16), nchunks: 2}))

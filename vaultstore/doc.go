@@ -28,6 +28,20 @@
 // trees are cached by hash. History is never rewritten: reverting writes a
 // new commit whose tree equals the old one.
 //
+// # Replication
+//
+// MissingObjects lists what a replica lacks; ExportPack writes it as a git
+// packfile (version 2, whole objects only; see pack.go), ImportPack reads
+// one from a peer, streaming and within PackLimits, and FastForward moves
+// a replica's head once everything it needs is stored. go-git's types
+// stay inside this package: callers see Hash, VaultID and the pack API.
+//
+// # Names
+//
+// Text of the form of a vault ID always means that ID (Store.Vault);
+// names cannot take that form. VaultByName looks a name up as a name only
+// (the mount's directories), for a vault named so by an older version.
+//
 // # Several writers
 //
 // Every holder with a write grant commits (docs/multi-writer.md). Each

@@ -24,3 +24,12 @@ var (
 	ErrInvalidRename  = errors.New("invalid rename")
 	ErrInvalidHash    = errors.New("invalid object hash")
 )
+
+// Errors of packs from peers (see ImportPack).
+var (
+	// ErrBadPack is a packfile that is malformed, holds an object a vault
+	// cannot hold, or something our encoder never sends (deltas, tags).
+	ErrBadPack = errors.New("malformed pack")
+	// ErrPackTooLarge is a packfile over its PackLimits.
+	ErrPackTooLarge = errors.New("pack over its limits")
+)

@@ -53,7 +53,8 @@ func (id *VaultID) UnmarshalText(b []byte) error {
 const MaxNameLen = 255
 
 // ValidateName checks a vault name: 1–255 bytes of UTF-8, no '/', ':', NUL
-// or control characters, not "." or "..", not starting with '.'.
+// or control characters, not "." or "..", not starting with '.', and not
+// of the form of a vault ID (which always means the vault of that ID).
 func ValidateName(name string) error {
 	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrInvalidName, truncName(name), why) }
 	switch {
@@ -67,6 +68,9 @@ func ValidateName(name string) error {
 		return bad("reserved")
 	case name[0] == '.':
 		return bad("starts with '.'")
+	}
+	if _, err := ParseVaultID(name); err == nil {
+		return bad("has the form of a vault ID")
 	}
 	for _, r := range name {
 		switch {

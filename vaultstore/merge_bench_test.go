@@ -136,7 +136,7 @@ func gitMergeRepos(b *testing.B, mb *mergeBench) (repo, work string) {
 		b.Fatal(err)
 	}
 	buf := new(bytes.Buffer)
-	if err := mb.a.WritePack(buf, objs); err != nil {
+	if err := mb.a.ExportPack(buf, objs); err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command("git", "-C", repo, "index-pack", "--stdin")

@@ -67,7 +67,7 @@ func decodeMeta(b []byte) (*objMeta, error) {
 	default:
 		return bad("object type")
 	}
-	size, n := binary.Uvarint(b[1:])
+	size, n := uvarint(b[1:])
 	if n <= 0 || size > MaxFileSize {
 		return bad("size")
 	}
@@ -87,8 +87,8 @@ func decodeMeta(b []byte) (*objMeta, error) {
 			return bad("short")
 		}
 		m.prefix = rest[1 : 1+prefixSize]
-		nc, n := binary.Uvarint(rest[1+prefixSize:])
-		if n <= 0 || nc != uint64((m.size+ChunkSize-1)/ChunkSize) || m.size <= InlineLimit {
+		nc, n := uvarint(rest[1+prefixSize:])
+		if n <= 0 || n != len(rest)-1-prefixSize || nc != uint64((m.size+ChunkSize-1)/ChunkSize) || m.size <= InlineLimit {
 			return bad("chunk count")
 		}
 		m.nchunks = uint32(nc)
@@ -96,6 +96,16 @@ func decodeMeta(b []byte) (*objMeta, error) {
 		return bad("storage kind")
 	}
 	return m, nil
+}
+
+// uvarint is binary.Uvarint in its shortest encoding only (as
+// binary.AppendUvarint writes it): an entry has one encoding.
+func uvarint(b []byte) (uint64, int) {
+	v, n := binary.Uvarint(b)
+	if n > 0 && n != len(binary.AppendUvarint(nil, v)) {
+		return 0, 0
+	}
+	return v, n
 }
 
 // objStore keeps the objects of one vault.

@@ -23,7 +23,7 @@ func decodeRef(name string, v []byte) (*plumbing.Reference, error) {
 	if t, ok := strings.CutPrefix(s, "ref: "); ok {
 		return plumbing.NewSymbolicReference(plumbing.ReferenceName(name), plumbing.ReferenceName(t)), nil
 	}
-	if len(s) != 40 || !plumbing.IsHash(s) {
+	if h, err := ParseHash(s); err != nil || h.String() != s { // lowercase only, as encodeRef writes
 		return nil, fmt.Errorf("%w: reference %s", ErrCorrupt, name)
 	}
 	return plumbing.NewHashReference(plumbing.ReferenceName(name), plumbing.NewHash(s)), nil

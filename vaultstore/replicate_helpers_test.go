@@ -50,11 +50,11 @@ func movePack(t testing.TB, from, to *Vault) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := from.WritePack(&buf, objs); err != nil {
+	if err := from.ExportPack(&buf, objs); err != nil {
 		t.Fatal(err)
 	}
 	if buf.Len() > 0 {
-		if err := to.ReadPack(&buf); err != nil {
+		if _, err := to.ImportPack(&buf, DefaultPackLimits()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -134,7 +134,7 @@ func exportToGit(t testing.TB, v *Vault, dir string) string {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := v.WritePack(&buf, objs); err != nil {
+	if err := v.ExportPack(&buf, objs); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("git", "-C", repo, "index-pack", "--stdin")

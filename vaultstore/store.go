@@ -75,15 +75,23 @@ func (s *Store) List() ([]VaultInfo, error) {
 	return out, err
 }
 
-// Vault opens a vault by name, or by vault ID text when no vault has that name.
+// Vault opens a vault by ID text or by name. Text of the form of a vault
+// ID always means that ID, never a name: names cannot take that form
+// (ValidateName), and a vault that took one in an older version is
+// reached by its own ID (or VaultByName) until it is renamed.
 func (s *Store) Vault(nameOrID string) (*Vault, error) {
-	idb, err := s.names.Get([]byte(nameOrID))
-	if errors.Is(err, kvstore.ErrNotFound) {
-		id, perr := ParseVaultID(nameOrID)
-		if perr != nil {
-			return nil, fmt.Errorf("%w: %q", ErrVaultNotFound, truncName(nameOrID))
-		}
+	if id, err := ParseVaultID(nameOrID); err == nil {
 		return s.VaultByID(id)
+	}
+	return s.VaultByName(nameOrID)
+}
+
+// VaultByName opens a vault by its name only (the mount's directories are
+// names).
+func (s *Store) VaultByName(name string) (*Vault, error) {
+	idb, err := s.names.Get([]byte(name))
+	if errors.Is(err, kvstore.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q", ErrVaultNotFound, truncName(name))
 	}
 	if err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ import (
 func TestStorerConformance(t *testing.T) {
 	for name, mk := range map[string]func(t *testing.T) storage.Storer{
 		"memory": func(*testing.T) storage.Storer { return memory.NewStorage() },
-		"vault":  func(t *testing.T) storage.Storer { return newTestVault(t).Storer() },
+		"vault":  func(t *testing.T) storage.Storer { return newTestVault(t).storer },
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, c := range conformanceCases {

@@ -42,3 +42,27 @@ func (s *Store) TestOnlyRefKey(name string) (*kvstore.Bucket, []byte, error) {
 	copy(id[:], idb)
 	return s.db.BucketWithKey("vault/"+id.String()+"/refs", key), []byte(Branch), nil
 }
+
+// TestOnlyForceName gives a vault a name without checking it, as older
+// versions allowed (a name of the form of a vault ID). Never used outside
+// tests.
+func (s *Store) TestOnlyForceName(id VaultID, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info, err := s.info(id)
+	if err != nil {
+		return err
+	}
+	var bt kvstore.Batch
+	bt.Delete(s.names, []byte(info.Name))
+	bt.Put(s.names, []byte(name), id[:])
+	info.Name = name
+	s.putInfo(&bt, info)
+	if err := s.db.Write(&bt, true); err != nil {
+		return err
+	}
+	if v, ok := s.vaults[id]; ok {
+		v.setInfo(info)
+	}
+	return nil
+}

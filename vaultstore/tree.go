@@ -112,26 +112,32 @@ func encodeTree(es []treeEntry) []byte {
 	return b
 }
 
-// decodeTree parses a git tree, refusing anything a vault cannot hold:
-// unknown modes, empty or path-like names, duplicates, bad order.
+// canonicalModes are the modes of the entries a vault holds, spelled as
+// git writes them (no zero padding). Gitlinks (160000, submodules) are
+// refused: a vault has no submodules and the mount could not show one.
+var canonicalModes = map[string]filemode.FileMode{
+	"40000":  filemode.Dir,
+	"100644": filemode.Regular,
+	"100755": filemode.Executable,
+	"120000": filemode.Symlink,
+}
+
+// decodeTree parses a git tree, accepting only the canonical encoding that
+// encodeTree writes: known modes spelled as git spells them, names of 1 to
+// 255 bytes without '/' or NUL and not "." or "..", entries strictly in git
+// order, no name twice (not even a file and a directory). So a decoded
+// tree encodes back to the same bytes, and a peer cannot make two
+// encodings of one directory.
 func decodeTree(b []byte) (*tree, error) {
 	t := &tree{}
 	for len(b) > 0 {
 		sp := bytes.IndexByte(b, ' ')
-		if sp <= 0 || sp > 7 {
+		if sp <= 0 || sp > 6 {
 			return nil, fmt.Errorf("%w: tree entry mode", ErrCorrupt)
 		}
-		m, err := strconv.ParseUint(string(b[:sp]), 8, 32)
-		if err != nil {
-			return nil, fmt.Errorf("%w: tree entry mode", ErrCorrupt)
-		}
-		mode := filemode.FileMode(m)
-		switch mode {
-		case filemode.Dir, filemode.Regular, filemode.Executable, filemode.Symlink:
-		case filemode.Deprecated:
-			mode = filemode.Regular
-		default:
-			return nil, fmt.Errorf("%w: tree entry mode %o", ErrCorrupt, m)
+		mode, ok := canonicalModes[string(b[:sp])]
+		if !ok {
+			return nil, fmt.Errorf("%w: tree entry mode %q", ErrCorrupt, b[:sp])
 		}
 		b = b[sp+1:]
 		nul := bytes.IndexByte(b, 0)
@@ -139,7 +145,7 @@ func decodeTree(b []byte) (*tree, error) {
 			return nil, fmt.Errorf("%w: tree entry name", ErrCorrupt)
 		}
 		name := string(b[:nul])
-		if name == "." || name == ".." || bytes.IndexByte(b[:nul], '/') >= 0 {
+		if name == "." || name == ".." || nul > 255 || bytes.IndexByte(b[:nul], '/') >= 0 {
 			return nil, fmt.Errorf("%w: tree entry name", ErrCorrupt)
 		}
 		var h plumbing.Hash

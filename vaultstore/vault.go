@@ -112,9 +112,6 @@ func (v *Vault) Head() Hash { return Hash(v.headCommit()) }
 
 func (v *Vault) headCommit() plumbing.Hash { return v.head.Load().commit }
 
-// Storer returns the go-git storer of the vault, for replication.
-func (v *Vault) Storer() *Storer { return v.storer }
-
 // ReadOnly reports whether this node may not commit to the vault: a
 // replica without a write grant in the vault's grants log (a vault of ours
 // is never read-only).

@@ -18,7 +18,13 @@ func TestNameRules(t *testing.T) {
 			t.Errorf("ValidateName(%q) = %v", bad, err)
 		}
 	}
-	for _, good := range []string{"a", "prod", "my vault", "ünïcode", strings.Repeat("x", 255), "a.b"} {
+	id := NewVaultID().String()
+	for _, bad := range []string{id, "z1111111111111111"} { // the form of a vault ID
+		if err := ValidateName(bad); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("ValidateName(%q) = %v", bad, err)
+		}
+	}
+	for _, good := range []string{"a", "prod", "my vault", "ünïcode", strings.Repeat("x", 255), "a.b", "z", "zoo", id + "x", id[1:]} {
 		if err := ValidateName(good); err != nil {
 			t.Errorf("ValidateName(%q) = %v", good, err)
 		}
