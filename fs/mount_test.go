@@ -14,7 +14,6 @@ import (
 
 	"github.com/pkfs/pkfs/internal/cryptocore"
 	"github.com/pkfs/pkfs/internal/kvstore"
-	"github.com/pkfs/pkfs/keyring"
 	"github.com/pkfs/pkfs/vaultstore"
 )
 
@@ -35,9 +34,7 @@ func mount(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var id keyring.NodeID
-	copy(id[:], cryptocore.RandomBytes(32))
-	s, _ := vaultstore.Open(db, id)
+	s, _ := vaultstore.Open(db, vaultstore.TestOnlySigner())
 	f := New(s)
 	mnt := t.TempDir()
 	if err := f.Mount(mnt); err != nil {

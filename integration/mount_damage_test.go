@@ -23,7 +23,7 @@ func (n *mountNode) damageObject(vault, path string, chunk int) {
 	nd, err := internalnode.Open(n.nodePath, []byte("pw"))
 	noErr(t, err)
 	defer nd.Close()
-	s, err := vaultstore.Open(nd.DB, nd.Keyring.NodeID())
+	s, err := vaultstore.Open(nd.DB, nd.Keyring)
 	noErr(t, err)
 	defer s.Close()
 	v, err := s.Vault(vault)

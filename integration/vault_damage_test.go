@@ -38,7 +38,7 @@ func tamper(t *testing.T, n *cliNode, tg *target) {
 		t.Fatal(err)
 	}
 	defer nd.Close()
-	s, err := vaultstore.Open(nd.DB, nd.Keyring.NodeID())
+	s, err := vaultstore.Open(nd.DB, nd.Keyring)
 	if err != nil {
 		t.Fatal(err)
 	}

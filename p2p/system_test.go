@@ -38,7 +38,7 @@ func newSysWith(t testing.TB, o StartOptions) *sysNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, _ := vaultstore.Open(db, kr.NodeID())
+	vs, _ := vaultstore.Open(db, kr)
 	s := NewSystem(kr, db, vs)
 	if err := s.Start(o); err != nil {
 		t.Fatal(err)

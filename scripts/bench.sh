@@ -60,6 +60,8 @@ END {
 	ratio("one-file commit synced / not synced (1,000 files)", "vaultstore", "CommitSync/files=1000", "Commit/files=1000", "")
 	ratio("read at HEAD, cold store / warm", "vaultstore", "ReadHead/cold-store", "ReadHead/warm", "")
 	ratio("read at HEAD, cold database / warm", "vaultstore", "ReadHead/cold-db", "ReadHead/warm", "")
+	ratio("merge of two 100-commit branches, 10,000 files: pkfs / git merge", "vaultstore", "Merge/pkfs", "Merge/git-merge", "<= 2x")
+	ratio("the same, pkfs (store cold) / git merge-tree", "vaultstore", "Merge/pkfs-cold-store", "Merge/git-merge-tree", "")
 	ratio("CLI: 200 secrets write vs git add+commit, both on tmpfs", "integration", "CLI/pkfs-write-200x4KiB/tmpfs", "CLI/git-write-200x4KiB/tmpfs", "reference")
 	ratio("CLI: 200 secrets write on disk vs git add+commit on tmpfs", "integration", "CLI/pkfs-write-200x4KiB/disk", "CLI/git-write-200x4KiB/tmpfs", "reference")
 	print "== all benchmarks =="

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/pkfs/pkfs/internal/kvstore"
 )
 
@@ -144,7 +143,7 @@ func (v *Vault) commitTx(tx *Tx, head *headState, o CommitOptions, fn func(*Tx) 
 	if msg == "" {
 		msg = "no changes"
 	}
-	now := time.Now()
+	now := v.s.now()
 	var parents []plumbing.Hash
 	if !head.commit.IsZero() {
 		parents = []plumbing.Hash{head.commit}
@@ -206,23 +205,27 @@ func (v *Vault) moveHead(bt *kvstore.Batch, head *headState, commit, root plumbi
 	return &Event{Vault: v.id, Kind: EventCommit, Old: Hash(head.commit), New: Hash(commit), Changes: changes, Remote: remote}, nil
 }
 
+// addCommit adds a commit by this node, signed, to bt. It runs under the
+// commit lock, and checks again that this node may write: a revocation may
+// have arrived since Update looked.
 func (v *Vault) addCommit(bt *kvstore.Batch, root plumbing.Hash, parents []plumbing.Hash, msg string, when time.Time) (plumbing.Hash, error) {
-	sig := object.Signature{Name: v.s.nodeID.String(), Email: "", When: when.UTC().Truncate(time.Second)}
-	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: root, ParentHashes: parents}
-	mo := &plumbing.MemoryObject{}
-	if err := c.Encode(mo); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	r, _ := mo.Reader()
-	content, err := io.ReadAll(r)
+	view, err := v.mw.grants.snapshot()
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	p, err := v.objs.inlineObject(plumbing.CommitObject, content)
+	if v.Info().Origin != "" && !view.can(v.s.nodeID, view.len(), ActionWrite) {
+		return plumbing.ZeroHash, fmt.Errorf("%w: %s", ErrReadOnly, v.Name())
+	}
+	c, err := v.s.newSignedCommit(root, parents, msg, when, view.len())
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	p, err := v.objs.inlineObject(plumbing.CommitObject, c.encode())
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
 	p.addTo(v.objs, bt)
+	v.mw.commits.put(p.hash, c)
 	return p.hash, nil
 }
 
@@ -270,8 +273,12 @@ func (tx *Tx) serialize(d *txDir, isRoot bool, bt *kvstore.Batch) (plumbing.Hash
 	return p.hash, nil
 }
 
-// initialCommit writes the first commit of a new vault: an empty tree.
+// initialCommit starts the grants log of a new vault of ours and writes
+// its first commit: an empty tree.
 func (v *Vault) initialCommit() error {
+	if err := v.startGrants(); err != nil {
+		return err
+	}
 	_, err := v.update(CommitOptions{Message: "Initial commit", Sync: true, AllowEmpty: true}, func(*Tx) error { return nil })
 	return err
 }

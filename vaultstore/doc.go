@@ -41,4 +41,16 @@
 // Text of the form of a vault ID always means that ID (Store.Vault);
 // names cannot take that form. VaultByName looks a name up as a name only
 // (the mount's directories), for a vault named so by an older version.
+//
+// # Several writers
+//
+// Every holder with a write grant commits (docs/multi-writer.md). Each
+// vault has a grants log signed by its owner (grants*.go); every commit a
+// node makes is signed by it (commit_codec.go, commit_sign.go). Integrate
+// takes a peer's head whose objects are stored, checks every commit that
+// is new to us (accept.go), then fast-forwards or merges (merge*.go): the
+// merge is a pure function of the two heads, so every holder that merges
+// them writes the same commit, and a holder accepts a merge only if it
+// recomputes. Integrate, commits and grants changes hold the vault's commit
+// lock.
 package vaultstore

@@ -12,6 +12,7 @@ const (
 	EventDeleted                  // the vault is gone
 	EventTouched                  // an mtime changed without a commit
 	EventCreated                  // a new vault
+	EventRefused                  // a peer's commit or grants entry was refused (Err says why)
 )
 
 // Change is one path that a commit changed. Dir marks a directory whose
@@ -32,6 +33,7 @@ type Event struct {
 	Changes []Change // paths changed by the commit (nil: unknown, assume all)
 	Remote  bool     // the commit came from a peer
 	Origin  string   // CommitOptions.Origin of a local commit
+	Err     error    // EventRefused: a *RefusedError, or an error wrapping ErrGrants
 }
 
 type events struct {

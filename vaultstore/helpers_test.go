@@ -5,7 +5,6 @@ import (
 
 	"github.com/pkfs/pkfs/internal/cryptocore"
 	"github.com/pkfs/pkfs/internal/kvstore"
-	"github.com/pkfs/pkfs/keyring"
 )
 
 func newTestStore(t testing.TB) (*Store, *kvstore.DB, string) {
@@ -15,9 +14,7 @@ func newTestStore(t testing.TB) (*Store, *kvstore.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var id keyring.NodeID
-	copy(id[:], cryptocore.RandomBytes(32))
-	s, err := Open(db, id)
+	s, err := Open(db, TestOnlySigner())
 	if err != nil {
 		t.Fatal(err)
 	}

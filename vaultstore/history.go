@@ -16,6 +16,7 @@ type LogEntry struct {
 	Committer string // node ID of the committer
 	Time      time.Time
 	Message   string
+	Merge     bool // a merge of two diverged histories (docs/multi-writer.md)
 }
 
 // maxRevWalk bounds the commits a short-ID lookup examines.
@@ -167,7 +168,7 @@ func (v *Vault) Log(n int) ([]LogEntry, error) {
 		if err != nil {
 			return out, err
 		}
-		out = append(out, LogEntry{ID: Hash(h), Committer: c.Committer.Name, Time: c.Committer.When, Message: strings.TrimRight(c.Message, "\n")})
+		out = append(out, LogEntry{ID: Hash(h), Committer: c.Committer.Name, Time: c.Committer.When, Message: strings.TrimRight(c.Message, "\n"), Merge: len(c.ParentHashes) > 1})
 		h = plumbing.ZeroHash
 		if len(c.ParentHashes) > 0 {
 			h = c.ParentHashes[0]

@@ -76,7 +76,7 @@ func TestImportPackRefuses(t *testing.T) {
 		{"zlib dictionary", func() []byte { return new(rawPack).raw([]byte{0x33}).raw(zlibDict([]byte("abc"))).withCount(1) }, nil, ErrBadPack, "dictionary"},
 		{"zero-padded tree", func() []byte { return new(rawPack).obj(2, []byte(rawEntry("040000", "d"))).bytes() }, nil, ErrBadPack, "tree entry mode"},
 		{"not a commit", func() []byte { return new(rawPack).obj(1, []byte("hello")).bytes() }, nil, ErrBadPack, "commit"},
-		{"signed commit", func() []byte {
+		{"PGP-signed commit", func() []byte {
 			c := strings.Replace(string(ourCommit(strings.Repeat("1", 40))), "\n\nmsg", "\ngpgsig -----BEGIN PGP SIGNATURE-----\n x\n -----END PGP SIGNATURE-----\n\nmsg", 1)
 			return new(rawPack).obj(1, []byte(c)).bytes()
 		}, nil, ErrBadPack, "commit"},

@@ -218,5 +218,6 @@ func TestPackIsGitPackfile(t *testing.T) {
 func hugeZeros(n int) []byte { return make([]byte, n) }
 
 func ourCommit(tree string) []byte {
-	return []byte(fmt.Sprintf("tree %s\nauthor v <> 1700000000 +0000\ncommitter v <> 1700000000 +0000\n\nmsg", tree))
+	node := "v" + strings.Repeat("0", 52) // the text of a node ID
+	return []byte(fmt.Sprintf("tree %s\nauthor %s <> 1700000000 +0000\ncommitter %s <> 1700000000 +0000\n\nmsg", tree, node, node))
 }

@@ -26,6 +26,7 @@ type VaultInfo struct {
 type Store struct {
 	db     *kvstore.DB
 	nodeID keyring.NodeID
+	signer Signer
 	infos  *kvstore.Bucket // vault ID → VaultInfo (JSON)
 	names  *kvstore.Bucket // name → vault ID
 
@@ -37,9 +38,10 @@ type Store struct {
 	now    func() time.Time
 }
 
-// Open returns the vault store of a node.
-func Open(db *kvstore.DB, nodeID keyring.NodeID) (*Store, error) {
-	s := &Store{db: db, nodeID: nodeID, infos: db.Bucket("vaults"), names: db.Bucket("vault-names"),
+// Open returns the vault store of a node, whose commits and grants signer
+// signs.
+func Open(db *kvstore.DB, signer Signer) (*Store, error) {
+	s := &Store{db: db, nodeID: signer.NodeID(), signer: signer, infos: db.Bucket("vaults"), names: db.Bucket("vault-names"),
 		vaults: map[VaultID]*Vault{}, now: time.Now}
 	return s, nil
 }

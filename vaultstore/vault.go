@@ -31,8 +31,9 @@ type Vault struct {
 	trees  *lru[plumbing.Hash, *tree]
 
 	mtc  *mtimeCache
-	wmu  sync.Mutex // serialises commits
+	wmu  sync.Mutex // serialises commits, merges and grants changes
 	head atomic.Pointer[headState]
+	mw   *writerState // grants log, commit graph caches (writers.go)
 }
 
 type headState struct {
@@ -55,6 +56,7 @@ func (s *Store) openVault(info VaultInfo) (*Vault, error) {
 	}
 	v.objs = newObjStore(s.db, s.db.BucketWithKey(pfx+"meta", key), s.db.BucketWithKey(pfx+"chunks", key))
 	v.storer = newStorer(v.objs, v.refs)
+	v.mw = newWriterState(s.db.BucketWithKey(pfx+"grants", key))
 	if err := v.loadHead(); err != nil {
 		return nil, err
 	}
@@ -62,7 +64,7 @@ func (s *Store) openVault(info VaultInfo) (*Vault, error) {
 }
 
 func (v *Vault) buckets() []*kvstore.Bucket {
-	return []*kvstore.Bucket{v.objs.meta, v.objs.chunks, v.refs, v.mtimes}
+	return []*kvstore.Bucket{v.objs.meta, v.objs.chunks, v.refs, v.mtimes, v.mw.grants.bucket}
 }
 
 // loadHead reads refs/heads/main into the head cache.
@@ -110,8 +112,10 @@ func (v *Vault) Head() Hash { return Hash(v.headCommit()) }
 
 func (v *Vault) headCommit() plumbing.Hash { return v.head.Load().commit }
 
-// ReadOnly reports whether the vault is a replica we cannot write.
-func (v *Vault) ReadOnly() bool { return v.Info().Origin != "" }
+// ReadOnly reports whether this node may not commit to the vault: a
+// replica without a write grant in the vault's grants log (a vault of ours
+// is never read-only).
+func (v *Vault) ReadOnly() bool { return !v.canWrite() }
 
 // tree returns the decoded tree h, through the cache.
 func (v *Vault) tree(h plumbing.Hash) (*tree, error) {

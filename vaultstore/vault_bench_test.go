@@ -9,7 +9,6 @@ import (
 
 	"github.com/pkfs/pkfs/internal/cryptocore"
 	"github.com/pkfs/pkfs/internal/kvstore"
-	"github.com/pkfs/pkfs/keyring"
 )
 
 // The layout of the benchmark vaults: files of 64 bytes, at most 100 per
@@ -32,8 +31,7 @@ func benchStore(b *testing.B) (*Store, func() *Store) {
 		b.Cleanup(func() { os.RemoveAll(dir) })
 	}
 	key := cryptocore.NewRandomKey()
-	var id keyring.NodeID
-	copy(id[:], cryptocore.RandomBytes(32))
+	signer := TestOnlySigner()
 	var db *kvstore.DB
 	var s *Store
 	open := func() *Store {
@@ -41,7 +39,7 @@ func benchStore(b *testing.B) (*Store, func() *Store) {
 		if db, err = kvstore.Open(dir, key); err != nil {
 			b.Fatal(err)
 		}
-		if s, err = Open(db, id); err != nil {
+		if s, err = Open(db, signer); err != nil {
 			b.Fatal(err)
 		}
 		return s
@@ -164,7 +162,7 @@ func BenchmarkReadHead(b *testing.B) {
 					s.Close()
 					db := s.db
 					var err error
-					if s, err = Open(db, s.nodeID); err != nil {
+					if s, err = Open(db, s.signer); err != nil {
 						b.Fatal(err)
 					}
 				}

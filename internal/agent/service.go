@@ -20,7 +20,7 @@ type Service struct {
 
 // NewService wraps an open node.
 func NewService(n *node.Node) (*Service, error) {
-	vs, err := vaultstore.Open(n.DB, n.Keyring.NodeID())
+	vs, err := vaultstore.Open(n.DB, n.Keyring)
 	if err != nil {
 		return nil, err
 	}
