@@ -19,6 +19,12 @@ type testNode struct {
 
 func newTestNode(t testing.TB) *testNode {
 	t.Helper()
+	return newTestNodeWith(t, RelayOptions{})
+}
+
+// newTestNodeWith is newTestNode with relay options.
+func newTestNodeWith(t testing.TB, relay RelayOptions) *testNode {
+	t.Helper()
 	kr, _, err := keyring.Create(t.TempDir(), []byte("pw"), keyring.Params{Ops: 1, MemKiB: keyring.MinMemKiB, Parallelism: 1}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +33,7 @@ func newTestNode(t testing.TB) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := Listen(Config{Host: "127.0.0.1", Port: 0, Keyring: kr, DB: db})
+	n, err := Listen(Config{Host: "127.0.0.1", Port: 0, Keyring: kr, DB: db, Relay: relay})
 	if err != nil {
 		t.Fatal(err)
 	}
