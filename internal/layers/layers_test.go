@@ -28,6 +28,7 @@ var ranks = map[string]int{
 	"p2p":                 3,
 	"internal/agent":      4,
 	"cmd/pkfs":            5,
+	"internal/netlab":     5, // network namespaces for integration tests and benchmarks: imports nothing of the module
 	"integration":         6,
 	"internal/layers":     6,
 	"internal/benchmount": 6, // a benchmark program: imports nothing of the module
