@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/binary"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -23,6 +24,9 @@ import (
 // reachPort is where every agent of these tests listens, each in its own
 // namespace.
 const reachPort = 1314
+
+// reachRelayPort is where a relay's socket listens (the default).
+const reachRelayPort = 1316
 
 // newReachLab makes a lab, or skips the test with the reason.
 func newReachLab(t *testing.T) *netlab.Lab {
@@ -115,7 +119,7 @@ func capture(t *testing.T, ns *netlab.NS, ifc string) (stop func() []byte) {
 		t.Skip("tcpdump is not installed (Debian package tcpdump)")
 	}
 	file := t.TempDir() + "/relay.pcap"
-	cmd := ns.Command("tcpdump", "-i", ifc, "-U", "-s", "0", "-w", file, "udp")
+	cmd := ns.Command("tcpdump", "--immediate-mode", "-i", ifc, "-U", "-s", "0", "-w", file, "udp")
 	pr, pw, err := os.Pipe()
 	must(t, err)
 	cmd.Stderr = pw
@@ -131,6 +135,7 @@ func capture(t *testing.T, ns *netlab.NS, ifc string) (stop func() []byte) {
 			got = append(got, buf[:k]...)
 			if err != nil || len(got) > 0 && strings.Contains(string(got), "listening on") {
 				close(ready)
+				io.Copy(io.Discard, pr)
 				pr.Close()
 				return
 			}
@@ -142,6 +147,7 @@ func capture(t *testing.T, ns *netlab.NS, ifc string) (stop func() []byte) {
 		t.Fatal("tcpdump did not start")
 	}
 	return func() []byte {
+		time.Sleep(200 * time.Millisecond) // what is in flight
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 		b, err := os.ReadFile(file)
@@ -150,14 +156,20 @@ func capture(t *testing.T, ns *netlab.NS, ifc string) (stop func() []byte) {
 	}
 }
 
-// udpPayloads returns the UDP payloads of a pcap file of Ethernet frames
+// udpPacket is a UDP datagram of a capture.
+type udpPacket struct {
+	src, dst int // ports
+	payload  []byte
+}
+
+// udpPackets returns the UDP datagrams of a pcap file of Ethernet frames
 // carrying IPv4.
-func udpPayloads(t *testing.T, pcap []byte) [][]byte {
+func udpPackets(t *testing.T, pcap []byte) []udpPacket {
 	t.Helper()
 	if len(pcap) < 24 || binary.LittleEndian.Uint32(pcap) != 0xa1b2c3d4 {
 		t.Fatalf("not a pcap file (%d bytes)", len(pcap))
 	}
-	var out [][]byte
+	var out []udpPacket
 	for p := pcap[24:]; len(p) >= 16; {
 		n := int(binary.LittleEndian.Uint32(p[8:12]))
 		if len(p) < 16+n {
@@ -169,8 +181,8 @@ func udpPayloads(t *testing.T, pcap []byte) [][]byte {
 			continue
 		}
 		ihl := int(frame[14]&0x0f) * 4
-		if len(frame) >= 14+ihl+8 {
-			out = append(out, frame[14+ihl+8:])
+		if u := frame[14+ihl:]; len(u) >= 8 {
+			out = append(out, udpPacket{src: int(binary.BigEndian.Uint16(u[0:2])), dst: int(binary.BigEndian.Uint16(u[2:4])), payload: u[8:]})
 		}
 	}
 	return out

@@ -86,6 +86,9 @@ func shareAndClone(t *testing.T, a, b *peerNode, content string) {
 func TestReachPunchThroughNATs(t *testing.T) {
 	ns := natPair(t, netlab.EndpointIndependent, nil, "--seed")
 	s, a, b, sb := ns.s, ns.a, ns.b, ns.sb
+	if f := a.find(b); f.Host != sb.PublicIP || f.Port != reachPort {
+		t.Fatalf("A found B at %+v through the seed; B's NAT is %s", f, sb.PublicIP)
+	}
 	shareAndClone(t, a, b, "one")
 	if via, back := b.connVia(a), a.connVia(b); via != "punched" || back != "punched" {
 		t.Fatalf("B's connection to A is %q, A's to B %q; want punched", via, back)
@@ -123,6 +126,11 @@ func TestReachRelayCarriesCiphertext(t *testing.T) {
 	ns := natPair(t, netlab.Symmetric, nil, "--seed")
 	s, a, b := ns.s, ns.a, ns.b
 	stop := capture(t, ns.in.Pub, "br0")
+	// behind a symmetric NAT, the seed sees B at another port than it
+	// listens on: the lookup says both
+	if f := a.find(b); f.Host != ns.sb.PublicIP || len(f.Observed) != 1 || !strings.HasPrefix(f.Observed[0], ns.sb.PublicIP+":") {
+		t.Fatalf("A found B at %+v through the seed; B's NAT is %s", f, ns.sb.PublicIP)
+	}
 	shareAndClone(t, a, b, sentinel)
 	if via, back := b.connVia(a), a.connVia(b); via != "relayed" || back != "relayed" {
 		t.Fatalf("B's connection to A is %q, A's to B %q; want relayed", via, back)
@@ -135,13 +143,17 @@ func TestReachRelayCarriesCiphertext(t *testing.T) {
 		t.Fatalf("relay stats: %+v", st.Relay)
 	}
 	relayed := 0
-	for _, p := range udpPayloads(t, pcap) {
-		if len(p) > 9 && p[0] == 0x02 {
+	for _, p := range udpPackets(t, pcap) {
+		if p.src == reachRelayPort || p.dst == reachRelayPort {
 			relayed++
 		}
 	}
 	if relayed < 10 {
-		t.Fatalf("the capture holds %d relayed packets", relayed)
+		ports := map[[2]int]int{}
+		for _, p := range udpPackets(t, pcap) {
+			ports[[2]int{p.src, p.dst}]++
+		}
+		t.Fatalf("the capture holds %d relayed packets (%d bytes; by ports: %v)", relayed, len(pcap), ports)
 	}
 	if bytes.Contains(pcap, []byte(sentinel)) || bytes.Contains(pcap, []byte("pkfs-sentinel")) {
 		t.Fatal("the sentinel secret crossed the public network in the clear")
@@ -169,6 +181,24 @@ func TestReachRelayCannotInject(t *testing.T) {
 	if a.head("prod") != b.head("prod") {
 		t.Fatal("A's head is not B's")
 	}
+}
+
+type foundNode struct {
+	NodeID   string   `json:"nodeId"`
+	Host     string   `json:"host"`
+	Port     int      `json:"port"`
+	Observed []string `json:"observed"`
+}
+
+// find looks other up from n (`nodes find`).
+func (n *peerNode) find(other *peerNode) foundNode {
+	n.t.Helper()
+	var f foundNode
+	n.jsonOK(&f, "nodes", "find", other.id)
+	if f.NodeID != other.id {
+		n.t.Fatalf("%s: find %s: %+v", n.name, other.name, f)
+	}
+	return f
 }
 
 func randomHex(t *testing.T, n int) string {

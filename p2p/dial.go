@@ -6,15 +6,21 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkfs/pkfs/keyring"
 )
 
-// punchDelay is how long a dial tries the known addresses alone before it
-// also tries through peers (a punch, then a relay). With no known address
-// it tries through peers at once.
-const punchDelay = time.Second
+// How long a dial tries the known addresses alone before it also tries
+// through peers (a punch, then a relay): an address of the graph (which
+// worked before) a second, a hint (which nothing confirmed: lookups give
+// them for nodes behind NATs) a quarter of one. With no address it tries
+// through peers at once.
+const (
+	punchDelay     = time.Second
+	punchDelayHint = 250 * time.Millisecond
+)
 
 // conn returns a live connection to id, dialling (once, for concurrent
 // callers) when there is none.
@@ -55,34 +61,43 @@ type dialResult struct {
 }
 
 // dial connects to id: at the addresses known for it (the graph's and a
-// hint's, the one seen more recently first), and, once those have had
-// punchDelay or failed, through peers. The first connection that comes
-// up is kept. An address where id's key answered a direct dial is
-// learned into the graph (the outbound contact confirmed it); one that a
-// punch opened is a hint (a NAT's mapping for us, which will expire).
+// hint's, the one seen more recently first), and through peers (see
+// punchDelay). The first connection that comes up is kept; a direct dial
+// that came up after a peer signalled id counts as punched (the signal
+// may have opened id's NAT to us). An address where id's key answered a
+// direct dial is learned into the graph (the outbound contact confirmed
+// it); one that only a punch's addresses gave is a hint (a NAT's mapping
+// for us, which will expire).
 func (n *Node) dial(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
 	addrs, aerr := n.addressesOf(id)
 	if aerr != nil && !errors.Is(aerr, ErrUnknownNode) {
 		return nil, aerr
 	}
+	_, gerr := n.Graph.Get(id)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan dialResult, 2)
+	var signalled atomic.Bool
 	pending, indirect := 0, false
 	startIndirect := func() {
 		if !indirect {
 			indirect = true
 			pending++
-			go func() { pc, err := n.dialIndirect(ctx, id); results <- dialResult{pc: pc, err: err} }()
+			go func() { pc, err := n.dialIndirect(ctx, id, &signalled); results <- dialResult{pc: pc, err: err} }()
 		}
 	}
 	if len(addrs) > 0 {
 		pending++
 		go func() { pc, a, err := n.dialDirect(ctx, id, addrs); results <- dialResult{pc, a, true, err} }()
-	} else {
+	}
+	delay := punchDelay
+	if gerr != nil {
+		delay = punchDelayHint
+	}
+	if len(addrs) == 0 {
 		startIndirect()
 	}
-	timer := time.NewTimer(punchDelay)
+	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	var directErr, indirectErr error
 	for pending > 0 {
@@ -94,6 +109,9 @@ func (n *Node) dial(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
 			if r.err == nil {
 				cancel()
 				go closeLosers(results, pending)
+				if r.direct && signalled.Load() {
+					r.pc.via = ViaPunched
+				}
 				n.adopt(r)
 				return r.pc, nil
 			}

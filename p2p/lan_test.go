@@ -128,18 +128,18 @@ func FuzzParseAddrPort(f *testing.F) {
 	})
 }
 
-// FuzzParseRelayPacket: the relay header parser never panics and splits
-// exactly what relayPacket joins.
-func FuzzParseRelayPacket(f *testing.F) {
-	f.Add(relayPacket(nil, sessionID{1, 2, 3}, []byte("quic")))
-	f.Add([]byte{pktRelay})
+// FuzzParseRegister: the relay's parser of register packets never panics
+// and takes exactly what the clients send.
+func FuzzParseRegister(f *testing.F) {
+	f.Add(append(append([]byte{pktRegister}, make([]byte, sessionIDLen)...), make([]byte, tokenLen)...))
+	f.Add([]byte{pktRegister})
 	f.Add([]byte{pktPunch, 1, 2, 3, 4, 5, 6, 7, 8, 9})
 	f.Fuzz(func(t *testing.T, p []byte) {
-		sid, payload, err := parseRelayPacket(p)
+		sid, tok, err := parseRegister(p)
 		if err != nil {
 			return
 		}
-		if back := relayPacket(nil, sid, payload); !bytes.Equal(back, p) {
+		if back := append(append([]byte{pktRegister}, sid[:]...), tok[:]...); !bytes.Equal(back, p) {
 			t.Fatalf("%x -> %x", p, back)
 		}
 	})

@@ -37,11 +37,13 @@ func (n *Node) RegisterNodeMethods() {
 	})
 }
 
-// withConnected adds to the answer of a lookup the nodes we are connected
-// to (a seed is how nodes behind NATs find each other: none of them is in
-// its graph, all are connected to it), and gives every node we are
-// connected to the address we see it at as an observed address. The
-// K closest to target are kept.
+// withConnected completes the answer of a lookup with what our
+// connections tell: the target itself when we are connected to it (a
+// seed is how nodes behind NATs find each other: none of them is in its
+// graph, all are connected to it), and, for every node of the answer we
+// are connected to, the address we see it at as an observed address. It
+// never lists the other nodes connected to us: they are not the
+// asker's business. The K closest to target are kept.
 func (n *Node) withConnected(as []NodeAddress, target keyring.NodeID) []NodeAddress {
 	idx := map[keyring.NodeID]int{}
 	for i, a := range as {
@@ -49,10 +51,10 @@ func (n *Node) withConnected(as []NodeAddress, target keyring.NodeID) []NodeAddr
 	}
 	for _, pc := range n.outerConns(n.id) {
 		seen := udpString(pc.conn.RemoteAddr())
-		if seen == "" {
+		i, ok := idx[pc.id]
+		if seen == "" || !ok && pc.id != target {
 			continue
 		}
-		i, ok := idx[pc.id]
 		if !ok {
 			ap, _ := parseAddrPort(seen)
 			a := NodeAddress{NodeID: pc.id, Host: ap.Addr().String(), Port: int(ap.Port())}

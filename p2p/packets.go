@@ -4,32 +4,42 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"sync/atomic"
 
 	"github.com/pkfs/pkfs/internal/cryptocore"
 )
 
-// Packets that are not QUIC share the node's one UDP socket with QUIC:
-// quic-go hands over every datagram whose first byte has neither of its
-// two high bits set (a QUIC packet always has 0x40, the fixed bit), so
-// punch packets and relayed packets leave from, and arrive at, the very
-// port (and NAT mapping) that peers observed.
+// Punch packets share the node's one UDP socket with QUIC: quic-go hands
+// over every datagram whose first byte has neither of its two high bits
+// set (a QUIC packet always has 0x40, the fixed bit), so they leave from
+// the very port (and NAT mapping) that peers observed.
 //
-//	punch:   0x01 || "pkfs-punch" || 8 random bytes
-//	relayed: 0x02 || session ID (8) || a QUIC packet of two other nodes
+//	punch:      0x01 || "pkfs-punch" || 8 random bytes
+//
+// Relayed traffic has sockets of its own: one on the relay, and one for
+// each session on each end. An end registers its session socket's
+// address with the token the relay gave it over its authenticated
+// connection; from then on the relay forwards the plain QUIC packets
+// that come from one end's registered address to the other's (no
+// header: the address is the session), and the ends run QUIC on those
+// sockets as on any other, batching and discovering the path's MTU.
+//
+//	register:   0x03 || session ID (8) || token (16)
+//	registered: 0x04 || session ID (8)
 const (
-	pktPunch byte = 0x01
-	pktRelay byte = 0x02
+	pktPunch      byte = 0x01
+	pktRegister   byte = 0x03
+	pktRegistered byte = 0x04
 
 	punchMagic    = "pkfs-punch"
-	punchLen      = 1 + len(punchMagic) + 8
-	relayHdrLen   = 1 + sessionIDLen
 	sessionIDLen  = 8
+	tokenLen      = 16
+	registerLen   = 1 + sessionIDLen + tokenLen
+	registeredLen = 1 + sessionIDLen
 	maxPacketSize = 2048 // larger datagrams are not ours
 )
 
-var errShortPacket = errors.New("short packet")
+var errShortPacket = errors.New("not a register packet")
 
 // sessionID names a relay session; it is not a secret (the relay and the
 // two ends know it; the addresses registered for it are what count).
@@ -60,54 +70,65 @@ func punchPacket() []byte {
 	return append(p, cryptocore.RandomBytes(8)...)
 }
 
-// relayPacket returns hdr || payload for session s, in buf's storage.
-func relayPacket(buf []byte, s sessionID, payload []byte) []byte {
-	buf = append(buf[:0], pktRelay)
-	buf = append(buf, s[:]...)
-	return append(buf, payload...)
+// relayToken lets one end of a session register its address with the
+// relay.
+type relayToken [tokenLen]byte
+
+func newRelayToken() relayToken {
+	var t relayToken
+	copy(t[:], cryptocore.RandomBytes(tokenLen))
+	return t
 }
 
-// parseRelayPacket splits a relayed packet into its session and payload.
-func parseRelayPacket(p []byte) (sessionID, []byte, error) {
-	var s sessionID
-	if len(p) <= relayHdrLen || p[0] != pktRelay {
-		return s, nil, errShortPacket
+func (t relayToken) String() string { return hex.EncodeToString(t[:]) }
+
+func parseRelayToken(s string) (relayToken, error) {
+	var t relayToken
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != tokenLen {
+		return t, fmt.Errorf("%w: relay token", ErrBadRequest)
 	}
-	copy(s[:], p[1:relayHdrLen])
-	return s, p[relayHdrLen:], nil
+	copy(t[:], b)
+	return t, nil
 }
 
-// packetStats count the non-QUIC packets the node received.
+// registerPacket returns the packet that registers an end of session s.
+func registerPacket(s sessionID, t relayToken) []byte {
+	return append(append([]byte{pktRegister}, s[:]...), t[:]...)
+}
+
+// parseRegister reads a register packet.
+func parseRegister(p []byte) (sessionID, relayToken, error) {
+	var s sessionID
+	var t relayToken
+	if len(p) != registerLen || p[0] != pktRegister {
+		return s, t, errShortPacket
+	}
+	copy(s[:], p[1:1+sessionIDLen])
+	copy(t[:], p[1+sessionIDLen:])
+	return s, t, nil
+}
+
+// packetStats count the non-QUIC packets the node's socket received.
 type packetStats struct {
-	punches atomic.Int64 // punch packets received
+	punches atomic.Int64 // punch packets
 	unknown atomic.Int64 // packets of no known kind
 }
 
 // readPackets receives every non-QUIC packet of the socket until the node
-// closes: punch packets are counted (their work was done by the NAT they
-// crossed), relayed packets go to the relay (we forward them) or to the
-// relay client (they are for us).
+// closes. Punch packets are counted: their work was done by the NATs they
+// crossed.
 func (n *Node) readPackets() {
 	defer n.wg.Done()
 	buf := make([]byte, maxPacketSize)
 	for {
-		k, from, err := n.tr.ReadNonQUICPacket(n.ctx, buf)
+		k, _, err := n.tr.ReadNonQUICPacket(n.ctx, buf)
 		if err != nil {
 			return
 		}
-		p := buf[:k]
-		ua, ok := from.(*net.UDPAddr)
-		if !ok || k == 0 {
-			continue
-		}
-		switch p[0] {
-		case pktPunch:
+		if k > 0 && buf[0] == pktPunch {
 			n.pstats.punches.Add(1)
-		case pktRelay:
-			if !n.rnet.deliver(p, ua) {
-				n.relay.forward(p, ua)
-			}
-		default:
+		} else {
 			n.pstats.unknown.Add(1)
 		}
 	}

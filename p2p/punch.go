@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkfs/pkfs/keyring"
@@ -184,8 +185,9 @@ func (n *Node) punchedFromLocked(id keyring.NodeID) bool {
 
 // punchVia asks via to introduce us to target, and dials target at the
 // addresses it answers. signalled says that via reached target: when the
-// punch fails then, other introducers would not do better.
-func (n *Node) punchVia(ctx context.Context, via, target keyring.NodeID) (pc *peerConn, signalled bool, err error) {
+// punch fails then, other introducers would not do better. It also sets
+// onSignal (when not nil) as soon as via has signalled.
+func (n *Node) punchVia(ctx context.Context, via, target keyring.NodeID, onSignal *atomic.Bool) (pc *peerConn, signalled bool, err error) {
 	vpc := n.outerConn(via)
 	if vpc == nil {
 		return nil, false, fmt.Errorf("%w: not connected to %s", ErrUnavailable, via)
@@ -199,6 +201,9 @@ func (n *Node) punchVia(ctx context.Context, via, target keyring.NodeID) (pc *pe
 			return nil, signalled, err
 		}
 		signalled = true
+		if onSignal != nil {
+			onSignal.Store(true)
+		}
 		addrs := cleanAddrs(ans.Addrs)
 		if len(addrs) == 0 {
 			return nil, true, fmt.Errorf("%w: no address for %s", ErrBadRequest, target)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkfs/pkfs/keyring"
@@ -33,17 +34,18 @@ var (
 var errNoRoute = fmt.Errorf("%w: no connected peer knows it", ErrUnknownNode)
 
 // dialIndirect connects to id through the peers we are connected to: a
-// punch through the first that reaches id, else a relay.
-func (n *Node) dialIndirect(ctx context.Context, id keyring.NodeID) (*peerConn, error) {
+// punch through the first that reaches id, else a relay. It sets
+// signalled once a peer has signalled id.
+func (n *Node) dialIndirect(ctx context.Context, id keyring.NodeID, signalled *atomic.Bool) (*peerConn, error) {
 	var errs []error
 	known := false // some peer reached id
 	for _, via := range n.introducers(id) {
-		pc, signalled, err := n.punchVia(ctx, via, id)
+		pc, signalled, err := n.punchVia(ctx, via, id, signalled)
 		if err == nil {
 			return pc, nil
 		}
 		errs = append(errs, fmt.Errorf("punch through %s: %w", via, err))
-		known = known || signalled || !errors.Is(err, ErrNotFound)
+		known = known || signalled
 		if signalled || ctx.Err() != nil {
 			break
 		}
@@ -52,17 +54,17 @@ func (n *Node) dialIndirect(ctx context.Context, id keyring.NodeID) (*peerConn, 
 		if ctx.Err() != nil {
 			break
 		}
-		pc, err := n.dialRelayed(ctx, r, id)
+		pc, opened, err := n.dialRelayed(ctx, r, id)
 		if err == nil {
 			n.wg.Add(1)
 			go n.upgrade(pc)
 			return pc, nil
 		}
 		errs = append(errs, err)
-		known = known || !errors.Is(err, ErrNotFound)
+		known = known || opened
 	}
 	if !known {
-		return nil, errNoRoute
+		return nil, fmt.Errorf("%w (%v)", errNoRoute, errors.Join(errs...))
 	}
 	return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, id, errors.Join(errs...))
 }
@@ -202,7 +204,7 @@ func (n *Node) upgrade(pc *peerConn) {
 		}
 		ctx, cancel := context.WithTimeout(n.ctx, punchAttempts*(PunchTimeout+DialTimeout))
 		for _, via := range n.introducers(pc.id) {
-			dpc, signalled, err := n.punchVia(ctx, via, pc.id)
+			dpc, signalled, err := n.punchVia(ctx, via, pc.id, nil)
 			if err == nil {
 				cancel()
 				n.register(dpc)

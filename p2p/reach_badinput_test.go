@@ -53,6 +53,8 @@ func TestReachBadInput(t *testing.T) {
 		{"relay.offer: session not hex", b, "relay.offer", `{"from":` + id(ghost) + `,"session":"zzzzzzzzzzzzzzzz"}`, ErrBadRequest},
 		{"relay.offer: short session", b, "relay.offer", `{"from":` + id(ghost) + `,"session":"abcd"}`, ErrBadRequest},
 		{"relay.offer: about ourselves", b, "relay.offer", `{"from":` + id(b) + `,"session":"0011223344556677"}`, ErrBadRequest},
+		{"relay.offer: bad token", b, "relay.offer", `{"from":` + id(ghost) + `,"session":"0011223344556677","port":9,"token":"00"}`, ErrBadRequest},
+		{"relay.offer: no port", b, "relay.offer", `{"from":` + id(ghost) + `,"session":"0011223344556677","token":"00112233445566778899aabbccddeeff"}`, ErrBadRequest},
 		{"relay.close: bad session", s, "relay.close", `{"session":"nope"}`, ErrBadRequest},
 	}
 	for _, c := range cases {

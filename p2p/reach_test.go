@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"errors"
+	"net"
 	"strconv"
 	"testing"
 	"time"
@@ -115,7 +116,7 @@ func TestRelayedConnectionUpgrades(t *testing.T) {
 	if !a.outerConn(s.ID()).relays {
 		t.Fatal("s's hello did not say that it relays")
 	}
-	pc, err := a.dialRelayed(ctx(t), s.ID(), b.ID())
+	pc, _, err := a.dialRelayed(ctx(t), s.ID(), b.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +144,8 @@ func TestRelayedConnectionUpgrades(t *testing.T) {
 }
 
 // TestRelayForwardsOnlyBetweenItsEnds: packets with a live session's ID
-// from any other address are dropped, not forwarded; a relay that was
-// not asked to relay forwards nothing.
+// from any other address are dropped, not forwarded; so are registrations
+// with a wrong token, which move nothing.
 func TestRelayForwardsOnlyBetweenItsEnds(t *testing.T) {
 	a, b := newTestNode(t), newTestNode(t)
 	s := newTestNodeWith(t, RelayOptions{Enabled: true})
@@ -155,22 +156,32 @@ func TestRelayForwardsOnlyBetweenItsEnds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pc, err := a.dialRelayed(ctx(t), s.ID(), b.ID())
+	pc, _, err := a.dialRelayed(ctx(t), s.ID(), b.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.register(pc)
 	before := s.RelayStats()
-	tr := attackerTransport(t)
-	sid := pc.sid
-	for range 50 { // paced: a burst would overflow the socket's queue of non-QUIC packets
-		tr.WriteTo(relayPacket(nil, sid, []byte("injected")), s.Addr())
-		tr.WriteTo([]byte{pktRelay, 1, 2}, s.Addr())
-		time.Sleep(time.Millisecond)
+	attacker, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
 	}
-	waitFor(t, "the relay to drop the packets", func() bool { return s.RelayStats().Dropped >= before.Dropped+90 })
+	defer attacker.Close()
+	relay := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.relay.port}
+	sid := pc.sid
+	quicLike := append([]byte{0x40}, make([]byte, 60)...)
+	for range 50 {
+		attacker.WriteTo(quicLike, relay) // from no registered address
+		attacker.WriteTo(append(append([]byte{pktRegister}, sid[:]...), make([]byte, tokenLen)...), relay)
+		attacker.WriteTo([]byte{pktRegister, 1, 2}, relay)
+	}
+	waitFor(t, "the relay to drop the packets", func() bool { return s.RelayStats().Dropped >= before.Dropped+150 })
 	if st := s.RelayStats(); st.Packets > before.Packets+5 { // keep-alives may cross meanwhile
 		t.Fatalf("the relay forwarded %d packets of others", st.Packets-before.Packets)
+	}
+	attacker.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if k, _, err := attacker.ReadFrom(make([]byte, 64)); err == nil {
+		t.Fatalf("the relay answered the attacker (%d bytes)", k)
 	}
 	if _, err := a.Ping(ctx(t), b.ID()); err != nil {
 		t.Fatalf("the session stopped working: %v", err)
@@ -178,3 +189,30 @@ func TestRelayForwardsOnlyBetweenItsEnds(t *testing.T) {
 }
 
 func isUnknown(err error) bool { return errors.Is(err, ErrUnknownNode) }
+
+// TestLookupThroughSeed: a seed answers a lookup of a node connected to
+// it (not in its graph) with where it sees it, and lists no other node
+// connected to it.
+func TestLookupThroughSeed(t *testing.T) {
+	a, b, c, s := newTestNode(t), newTestNode(t), newTestNode(t), newTestNode(t)
+	connected(t, s, a, b, c)
+	var got []NodeAddress
+	if err := a.Call(ctx(t), s.ID(), "nodes.closest", map[string]any{"target": b.ID()}, &got, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].NodeID != b.ID() || got[0].Port != b.Addr().Port {
+		t.Fatalf("the seed's answer for b: %+v", got)
+	}
+	if err := a.Call(ctx(t), s.ID(), "nodes.closest", map[string]any{"target": a.ID()}, &got, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range got {
+		if g.NodeID == b.ID() || g.NodeID == c.ID() {
+			t.Fatalf("the seed listed a connected stranger: %+v", got)
+		}
+	}
+	found, err := a.Find(ctx(t), b.ID())
+	if err != nil || found.NodeID != b.ID() {
+		t.Fatalf("find of b through the seed: %+v %v", found, err)
+	}
+}

@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pkfs/pkfs/internal/cryptocore"
 	"github.com/pkfs/pkfs/keyring"
 )
 
@@ -18,6 +20,7 @@ import (
 // by default: a node relays only when its user asks (--relay, --seed).
 type RelayOptions struct {
 	Enabled     bool
+	Port        int   // UDP port of the relay's own socket (0: a free one)
 	MaxSessions int   // sessions at once (default 64)
 	MaxPerPeer  int   // sessions one node may be part of (default 8)
 	MaxPeers    int   // nodes with sessions at once (default 32)
@@ -26,6 +29,10 @@ type RelayOptions struct {
 	// tests show with it that a relay cannot alter what it carries.
 	TestOnlyTamperEvery int
 }
+
+// DefaultRelayPort is the UDP port of an agent's relay socket unless told
+// otherwise.
+const DefaultRelayPort = DefaultPort + 2
 
 func (o RelayOptions) withDefaults() RelayOptions {
 	if o.MaxSessions <= 0 {
@@ -52,6 +59,7 @@ const (
 // RelayStats is what a relay did (agent status).
 type RelayStats struct {
 	Enabled  bool  `json:"enabled"`
+	Port     int   `json:"port,omitempty"` // of the relay's socket
 	Sessions int   `json:"sessions"`
 	Peers    int   `json:"peers"`
 	Packets  int64 `json:"packets"` // forwarded
@@ -60,43 +68,71 @@ type RelayStats struct {
 	Tampered int64 `json:"tampered,omitempty"`
 }
 
-// relayServer forwards packets between the two ends of a session: only
-// sessions that both ends asked for over their own connections to us
-// (the caller with relay.open, the peer by accepting relay.offer), and
-// only from and to the addresses those connections come from. What it
-// forwards is QUIC between the two ends: it can drop it, not read or
-// change it.
+// relayServer forwards packets between the two ends of a session, on a
+// UDP socket of its own: only sessions that both ends asked for over their
+// own connections to us (the caller with relay.open, the peer by
+// accepting relay.offer), and only between the addresses the ends
+// registered with the tokens they were given there (an address is one
+// end of one session). What it forwards is QUIC between the two ends: it
+// can drop it, not read or change it.
 type relayServer struct {
 	n      *Node
 	opt    RelayOptions
+	conn   *net.UDPConn // nil when the node does not relay
+	rd     *batchReader
+	out    *batchSender // used by serve only
+	port   int
 	bucket *tokenBucket
 	opens  *rateLimiter[keyring.NodeID]
 
 	mu       sync.Mutex
 	sessions map[sessionID]*relaySession
+	ends     map[netip.AddrPort]*relaySession // registered addresses
 
 	packets, bytes, dropped, tampered atomic.Int64
 }
 
 type relaySession struct {
 	a, b         keyring.NodeID // a asked, b accepted
-	addrA, addrB netip.AddrPort // b's is set once b accepted
+	tokA, tokB   relayToken
+	addrA, addrB netip.AddrPort // as registered; zero until then
 	last         atomic.Int64   // unix nanoseconds of the last packet
 }
 
-func newRelayServer(n *Node, o RelayOptions) *relayServer {
+// newRelayServer makes the relay of a node; when enabled it listens on
+// host:o.Port.
+func newRelayServer(n *Node, host string, o RelayOptions) (*relayServer, error) {
 	o = o.withDefaults()
-	return &relayServer{n: n, opt: o, bucket: newBucket(float64(o.Rate), float64(max(o.Rate/4, 64<<10))),
-		opens: newRateLimiter[keyring.NodeID](3*time.Second, 10, 1024), sessions: map[sessionID]*relaySession{}}
+	r := &relayServer{n: n, opt: o, bucket: newBucket(float64(o.Rate), float64(max(o.Rate/4, 64<<10))),
+		opens: newRateLimiter[keyring.NodeID](3*time.Second, 10, 1024), sessions: map[sessionID]*relaySession{},
+		ends: map[netip.AddrPort]*relaySession{}}
+	if !o.Enabled {
+		return r, nil
+	}
+	var err error
+	if r.conn, err = listenRelaySocket(host, o.Port); err != nil {
+		return nil, err
+	}
+	r.rd, r.out = newBatchReader(r.conn), newBatchSender(r.conn)
+	r.port = r.conn.LocalAddr().(*net.UDPAddr).Port
+	return r, nil
 }
 
-func (r *relayServer) enabled() bool { return r != nil && r.opt.Enabled }
+func (r *relayServer) enabled() bool { return r != nil && r.conn != nil }
 
-// addrPortOf returns a UDP address in the form sessions compare.
-func addrPortOf(a *net.UDPAddr) netip.AddrPort {
-	ap := a.AddrPort()
+func (r *relayServer) close() {
+	if r.conn != nil {
+		r.conn.Close()
+	}
+}
+
+// unmapped returns an address in the form sessions compare.
+func unmapped(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
+
+// addrPortOf returns a UDP address in the form sessions compare.
+func addrPortOf(a *net.UDPAddr) netip.AddrPort { return unmapped(a.AddrPort()) }
 
 type relayOpenRequest struct {
 	Peer keyring.NodeID `json:"peer"`
@@ -104,11 +140,13 @@ type relayOpenRequest struct {
 
 type relayOpenAnswer struct {
 	Session string `json:"session"`
+	Port    int    `json:"port"`  // of the relay's socket
+	Token   string `json:"token"` // registers the caller's address
 }
 
 // handleOpen serves relay.open: the caller asks for a session with a peer
-// that is connected to us; the peer is asked, and the session exists once
-// it accepts.
+// that is connected to us; the peer is offered the session, and has
+// registered its address once it accepts.
 func (r *relayServer) handleOpen(ctx context.Context, from Peer, body json.RawMessage, _ io.Writer) (any, error) {
 	if !r.enabled() {
 		return nil, fmt.Errorf("%w: this node does not relay", ErrPermission)
@@ -120,8 +158,7 @@ func (r *relayServer) handleOpen(ctx context.Context, from Peer, body json.RawMe
 	if req.Peer == from.ID || req.Peer == r.n.id {
 		return nil, fmt.Errorf("%w: a relay session joins two other nodes", ErrBadRequest)
 	}
-	src, ok := from.Addr.(*net.UDPAddr)
-	if !ok {
+	if _, ok := from.Addr.(*net.UDPAddr); !ok {
 		return nil, fmt.Errorf("%w: no relay session over a relayed connection", ErrPermission)
 	}
 	if !r.opens.allow(from.ID) {
@@ -132,41 +169,37 @@ func (r *relayServer) handleOpen(ctx context.Context, from Peer, body json.RawMe
 		return nil, fmt.Errorf("%w: this relay is not connected to %s", ErrNotFound, req.Peer)
 	}
 	sid := newSessionID()
-	if err := r.reserve(sid, from.ID, req.Peer, addrPortOf(src)); err != nil {
+	s := &relaySession{a: from.ID, b: req.Peer, tokA: newRelayToken(), tokB: newRelayToken()}
+	if err := r.reserve(sid, s); err != nil {
 		return nil, err
 	}
 	octx, cancel := context.WithTimeout(ctx, DialTimeout)
 	defer cancel()
-	offer := relayOfferRequest{From: from.ID, Session: sid.String()}
+	offer := relayOfferRequest{From: from.ID, Session: sid.String(), Port: r.port, Token: s.tokB.String()}
 	if err := r.n.callOn(octx, pc, "relay.offer", offer, nil, nil); err != nil {
 		r.remove(sid)
 		return nil, fmt.Errorf("%w: %s did not accept the relay session: %v", ErrNotFound, req.Peer, err)
 	}
-	dst, ok := pc.conn.RemoteAddr().(*net.UDPAddr)
-	if !ok || !r.complete(sid, addrPortOf(dst)) {
-		r.remove(sid)
-		return nil, fmt.Errorf("%w: the session ended", ErrNotFound)
-	}
-	return relayOpenAnswer{Session: sid.String()}, nil
+	return relayOpenAnswer{Session: sid.String(), Port: r.port, Token: s.tokA.String()}, nil
 }
 
-// reserve records a session that waits for its peer, within the caps.
-func (r *relayServer) reserve(sid sessionID, a, b keyring.NodeID, addrA netip.AddrPort) error {
+// reserve records a session, within the caps.
+func (r *relayServer) reserve(sid sessionID, s *relaySession) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.sessions) >= r.opt.MaxSessions {
 		return fmt.Errorf("%w: the relay holds %d sessions", ErrRateLimited, len(r.sessions))
 	}
 	per := map[keyring.NodeID]int{}
-	for _, s := range r.sessions {
-		per[s.a]++
-		per[s.b]++
+	for _, o := range r.sessions {
+		per[o.a]++
+		per[o.b]++
 	}
-	if per[a] >= r.opt.MaxPerPeer || per[b] >= r.opt.MaxPerPeer {
+	if per[s.a] >= r.opt.MaxPerPeer || per[s.b] >= r.opt.MaxPerPeer {
 		return fmt.Errorf("%w: %d relay sessions of one node", ErrRateLimited, r.opt.MaxPerPeer)
 	}
 	peers := len(per)
-	for _, id := range []keyring.NodeID{a, b} {
+	for _, id := range []keyring.NodeID{s.a, s.b} {
 		if per[id] == 0 {
 			peers++
 		}
@@ -174,26 +207,23 @@ func (r *relayServer) reserve(sid sessionID, a, b keyring.NodeID, addrA netip.Ad
 	if peers > r.opt.MaxPeers {
 		return fmt.Errorf("%w: the relay serves %d nodes", ErrRateLimited, r.opt.MaxPeers)
 	}
-	s := &relaySession{a: a, b: b, addrA: addrA}
 	s.last.Store(time.Now().UnixNano())
 	r.sessions[sid] = s
 	return nil
 }
 
-func (r *relayServer) complete(sid sessionID, addrB netip.AddrPort) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s, ok := r.sessions[sid]
-	if ok {
-		s.addrB = addrB
-	}
-	return ok
-}
-
 func (r *relayServer) remove(sid sessionID) {
 	r.mu.Lock()
-	delete(r.sessions, sid)
+	r.removeLocked(sid)
 	r.mu.Unlock()
+}
+
+func (r *relayServer) removeLocked(sid sessionID) {
+	if s, ok := r.sessions[sid]; ok {
+		delete(r.ends, s.addrA)
+		delete(r.ends, s.addrB)
+		delete(r.sessions, sid)
+	}
 }
 
 type relayCloseRequest struct {
@@ -213,34 +243,83 @@ func (r *relayServer) handleClose(ctx context.Context, from Peer, body json.RawM
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s, ok := r.sessions[sid]; ok && (s.a == from.ID || s.b == from.ID) {
-		delete(r.sessions, sid)
+		r.removeLocked(sid)
 	}
 	return struct{}{}, nil
 }
 
-// forward sends a relayed packet on to the other end of its session, when
-// it comes from one end's registered address and the rate allows.
-func (r *relayServer) forward(p []byte, from *net.UDPAddr) {
-	if !r.enabled() {
-		return
+// serve reads the relay's socket until it closes, and sends what it
+// forwards a batch at a time: what the last read brought.
+func (r *relayServer) serve() {
+	defer r.n.wg.Done()
+	for {
+		if !r.rd.buffered() && r.out.pending() {
+			r.out.flush()
+		}
+		p, from, err := r.rd.next()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		switch {
+		case len(p) > 0 && p[0]&0x40 != 0: // QUIC: the fixed bit
+			r.forward(p, from)
+		case len(p) == registerLen && p[0] == pktRegister:
+			r.register(p, from)
+		default:
+			r.dropped.Add(1)
+		}
 	}
-	sid, _, err := parseRelayPacket(p)
-	if err != nil {
+}
+
+// register records the address of the end whose token a register packet
+// carries, and acknowledges it. An address is one end of one session.
+func (r *relayServer) register(p []byte, from netip.AddrPort) {
+	sid, tok, err := parseRegister(p)
+	r.mu.Lock()
+	s, ok := r.sessions[sid]
+	var end *netip.AddrPort
+	switch {
+	case err != nil || !ok:
+	case cryptocore.ConstantTimeEqual(tok[:], s.tokA[:]):
+		end = &s.addrA
+	case cryptocore.ConstantTimeEqual(tok[:], s.tokB[:]):
+		end = &s.addrB
+	}
+	if other, taken := r.ends[from]; end != nil && taken && other != s {
+		end = nil // the address is an end of another session
+	}
+	if end != nil {
+		delete(r.ends, *end)
+		*end = from
+		r.ends[from] = s
+	}
+	r.mu.Unlock()
+	if end == nil {
 		r.dropped.Add(1)
 		return
 	}
+	if to, ok := udp4Addr(from); ok {
+		r.out.add(append([]byte{pktRegistered}, sid[:]...), to)
+	}
+}
+
+// forward sends a QUIC packet on to the other end of the session whose
+// end sent it, when both ends registered and the rate allows.
+func (r *relayServer) forward(p []byte, from netip.AddrPort) {
 	r.mu.Lock()
-	s := r.sessions[sid]
-	r.mu.Unlock()
-	src := addrPortOf(from)
+	s := r.ends[from]
 	var dst netip.AddrPort
 	switch {
-	case s == nil || !s.addrB.IsValid():
-	case src == s.addrA:
+	case s == nil || !s.addrA.IsValid() || !s.addrB.IsValid():
+	case from == s.addrA:
 		dst = s.addrB
-	case src == s.addrB:
+	case from == s.addrB:
 		dst = s.addrA
 	}
+	r.mu.Unlock()
 	if !dst.IsValid() || !r.bucket.take(float64(len(p))) {
 		r.dropped.Add(1)
 		return
@@ -248,11 +327,13 @@ func (r *relayServer) forward(p []byte, from *net.UDPAddr) {
 	s.last.Store(time.Now().UnixNano())
 	k := r.packets.Add(1)
 	if t := r.opt.TestOnlyTamperEvery; t > 0 && k%int64(t) == 0 {
-		p[relayHdrLen+(len(p)-relayHdrLen)/2] ^= 0xff
+		p[len(p)/2] ^= 0xff
 		r.tampered.Add(1)
 	}
 	r.bytes.Add(int64(len(p)))
-	_, _ = r.n.tr.WriteTo(p, net.UDPAddrFromAddrPort(dst))
+	if to, ok := udp4Addr(dst); ok {
+		r.out.add(p, to)
+	}
 }
 
 // sweep removes the sessions nothing crossed for relayIdle.
@@ -262,7 +343,7 @@ func (r *relayServer) sweep() {
 	defer r.mu.Unlock()
 	for sid, s := range r.sessions {
 		if s.last.Load() < limit {
-			delete(r.sessions, sid)
+			r.removeLocked(sid)
 		}
 	}
 }
@@ -280,9 +361,9 @@ func (r *relayServer) loop(ctx context.Context) {
 	}
 }
 
-// Stats returns what the relay did.
+// stats returns what the relay did.
 func (r *relayServer) stats() RelayStats {
-	st := RelayStats{Enabled: r.enabled(), Packets: r.packets.Load(), Bytes: r.bytes.Load(),
+	st := RelayStats{Enabled: r.enabled(), Port: r.port, Packets: r.packets.Load(), Bytes: r.bytes.Load(),
 		Dropped: r.dropped.Load(), Tampered: r.tampered.Load()}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -146,7 +146,6 @@ func Listen(cfg Config) (*Node, error) {
 		punchLimit:  newRateLimiter[keyring.NodeID](2*time.Second, 10, 1024),
 		signalLimit: newRateLimiter[keyring.NodeID](signalsPerNode, 10, 1024),
 		signalAll:   newBucket(5, 50)}
-	n.relay = newRelayServer(n, cfg.Relay)
 	n.sign = cfg.Keyring.Sign
 	n.tr = &quic.Transport{Conn: udp, ConnContext: n.admit}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -156,7 +155,8 @@ func Listen(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.ln = ln
-	if n.rnet, err = newRelayNet(n); err != nil {
+	n.rnet = newRelayNet(n, ua.IP.String())
+	if n.relay, err = newRelayServer(n, ua.IP.String(), cfg.Relay); err != nil {
 		ln.Close()
 		n.tr.Close()
 		udp.Close()
@@ -168,11 +168,14 @@ func Listen(cfg Config) (*Node, error) {
 	n.Handle("relay.open", n.relay.handleOpen)
 	n.Handle("relay.close", n.relay.handleClose)
 	n.Handle("relay.offer", n.rnet.handleOffer)
-	n.wg.Add(4)
-	go n.acceptLoop(n.ln, false)
-	go n.acceptLoop(n.rnet.ln, true)
+	n.wg.Add(3)
+	go n.acceptLoop()
 	go n.readPackets()
 	go func() { defer n.wg.Done(); n.relay.loop(n.ctx) }()
+	if n.relay.enabled() {
+		n.wg.Add(1)
+		go n.relay.serve()
+	}
 	return n, nil
 }
 
@@ -214,6 +217,7 @@ func (n *Node) Close() error {
 	}
 	n.mu.Unlock()
 	n.rnet.close()
+	n.relay.close()
 	n.ln.Close()
 	err := n.tr.Close()
 	n.udp.Close()
@@ -221,12 +225,11 @@ func (n *Node) Close() error {
 	return err
 }
 
-// acceptLoop serves the connections of a listener: the node's own, or
-// (relayed) the one over relays.
-func (n *Node) acceptLoop(ln *quic.Listener, relayed bool) {
+// acceptLoop serves the connections of the node's listener.
+func (n *Node) acceptLoop() {
 	defer n.wg.Done()
 	for {
-		c, err := ln.Accept(n.ctx)
+		c, err := n.ln.Accept(n.ctx)
 		if err != nil {
 			return
 		}
@@ -235,22 +238,13 @@ func (n *Node) acceptLoop(ln *quic.Listener, relayed bool) {
 			c.CloseWithError(1, "bad certificate")
 			continue
 		}
-		if !relayed {
-			n.mu.Lock()
-			via := ViaDirect
-			if n.punchedFromLocked(id) {
-				via = ViaPunched
-			}
-			n.mu.Unlock()
-			n.register(&peerConn{id: id, conn: c, since: time.Now(), via: via})
-			continue
+		n.mu.Lock()
+		via := ViaDirect
+		if n.punchedFromLocked(id) {
+			via = ViaPunched
 		}
-		pc, ok := n.acceptRelayed(c, id)
-		if !ok {
-			c.CloseWithError(1, "no relay session for your node")
-			continue
-		}
-		n.register(pc)
+		n.mu.Unlock()
+		n.register(&peerConn{id: id, conn: c, since: time.Now(), via: via})
 	}
 }
 

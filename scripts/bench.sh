@@ -78,3 +78,4 @@ END {
 
 scripts/bench_mount.sh # issue 4: the mount vs a plain directory vs gocryptfs
 scripts/bench_p2p.sh # issue 5: replication latency, bytes of a one-file commit, clone time
+scripts/bench_reach.sh # issue 11: punches, relays, bytes on the wire, in network namespaces

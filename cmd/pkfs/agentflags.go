@@ -19,6 +19,7 @@ func agentFlags() []cli.Flag {
 		&cli.StringFlag{Name: "seed-nodes", EnvVars: []string{"PK_SEED_NODES"},
 			Usage: "nodes to contact at start: `NODEID@HOST:PORT;...`"},
 		&cli.BoolFlag{Name: "relay", Usage: "forward encrypted traffic between nodes that cannot reach each other (off by default)"},
+		&cli.IntFlag{Name: "relay-port", Value: p2p.DefaultRelayPort, Usage: "with --relay: the UDP port of relayed traffic (0 picks a free one)"},
 		&cli.IntFlag{Name: "relay-rate", Usage: "with --relay: at most `MIB` MiB a second in all (default 32)"},
 		&cli.IntFlag{Name: "relay-sessions", Usage: "with --relay: at most `N` sessions at once (default 64)"},
 		&cli.BoolFlag{Name: "local-discovery", Usage: "announce this node on its local networks and find others there " +
@@ -42,9 +43,13 @@ func agentOptions(c *cli.Context, np, mnt string) (agent.Options, error) {
 	}
 	o.Seeds = seeds
 	o.Relay, o.RelayRate, o.RelaySessions = c.Bool("relay"), c.Int("relay-rate"), c.Int("relay-sessions")
+	o.RelayPort, o.RelayPortSet = c.Int("relay-port"), c.IsSet("relay-port")
 	o.LocalDiscovery, o.Seed = c.Bool("local-discovery"), c.Bool("seed")
 	if o.RelayRate < 0 || o.RelaySessions < 0 {
 		return o, kindErrorf(agent.KindInvalid, "--relay-rate and --relay-sessions are positive")
+	}
+	if o.RelayPort < 0 || o.RelayPort > 65535 {
+		return o, kindErrorf(agent.KindInvalid, "--relay-port %d: want 0..65535", o.RelayPort)
 	}
 	return o, nil
 }
@@ -66,6 +71,9 @@ func networkArgs(o agent.Options) []string {
 	}
 	if o.RelaySessions > 0 {
 		args = append(args, "--relay-sessions", strconv.Itoa(o.RelaySessions))
+	}
+	if o.RelayPortSet {
+		args = append(args, "--relay-port", strconv.Itoa(o.RelayPort))
 	}
 	return args
 }

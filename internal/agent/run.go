@@ -35,6 +35,8 @@ type Options struct {
 	// mount, relay on. LocalDiscovery announces the node on its LANs
 	// and listens for others (as the persisted setting does).
 	Relay          bool
+	RelayPort      int // UDP port of the relay's socket (0: a free one)
+	RelayPortSet   bool
 	RelayRate      int
 	RelaySessions  int
 	Seed           bool
@@ -120,9 +122,9 @@ func start(o Options) (*Agent, error) {
 	if !o.NoNetwork {
 		so := startOptions(o)
 		err := svc.P2P.Start(so)
-		if errors.Is(err, syscall.EADDRINUSE) && !o.AgentPortSet {
-			log.Printf("pkfs agent: port %d is busy (another agent?); listening on a free port", o.AgentPort)
-			so.Port = 0
+		if errors.Is(err, syscall.EADDRINUSE) && !o.AgentPortSet && !o.RelayPortSet {
+			log.Printf("pkfs agent: port %d or %d is busy (another agent?); listening on free ports", o.AgentPort, o.RelayPort)
+			so.Port, so.Relay.Port = 0, 0
 			err = svc.P2P.Start(so)
 		}
 		if err != nil {
@@ -164,7 +166,8 @@ func start(o Options) (*Agent, error) {
 // startOptions are the network options of an agent.
 func startOptions(o Options) p2p.StartOptions {
 	so := p2p.StartOptions{Host: o.AgentHost, Port: o.AgentPort, Seeds: o.Seeds, LocalDiscovery: o.LocalDiscovery,
-		Relay: p2p.RelayOptions{Enabled: o.Relay || o.Seed, Rate: int64(o.RelayRate) << 20, MaxSessions: o.RelaySessions}}
+		Relay: p2p.RelayOptions{Enabled: o.Relay || o.Seed, Port: o.RelayPort, Rate: int64(o.RelayRate) << 20,
+			MaxSessions: o.RelaySessions}}
 	// a test hook: the relay flips a byte of every Nth packet it forwards
 	fmt.Sscan(os.Getenv("PKFS_TESTONLY_RELAY_TAMPER"), &so.Relay.TestOnlyTamperEvery)
 	return so

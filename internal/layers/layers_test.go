@@ -33,6 +33,7 @@ var ranks = map[string]int{
 	"internal/layers":     6,
 	"internal/benchmount": 6, // a benchmark program: imports nothing of the module
 	"internal/benchp2p":   6, // the replication benchmark: imports nothing of the module
+	"internal/benchreach": 6, // the reachability benchmark: netlab, and the built binary
 	"internal/githubfake": 6, // a test program: the fake GitHub for integration tests
 }
 
