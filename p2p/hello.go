@@ -19,8 +19,8 @@ type helloBody struct {
 }
 
 // helloAnswer is the server's answer to a hello: its own hello, the
-// address it sees the caller at (the caller's observed address, "" over
-// a relay), and whether it relays for others. Older nodes read the hello
+// address it sees the caller at (the caller's observed address; none
+// over a relay), and whether it relays for others. Older nodes read the hello
 // part only; the request stays a plain helloBody, which older servers
 // decode strictly.
 type helloAnswer struct {
@@ -61,7 +61,9 @@ func (n *Node) handleHello(ctx context.Context, from Peer, body json.RawMessage,
 	// Remember where the peer listens: its address as seen, its port as
 	// told. Anyone can make a node ID and say hello: unless the peer is
 	// trusted, that is a hint in memory, which a dial back confirms.
-	if ua, ok := from.Addr.(*net.UDPAddr); ok && h.Port > 0 && h.Port < 65536 {
+	// Over a relay, the address is the relay's: nothing to learn.
+	ua, ok := from.Addr.(*net.UDPAddr)
+	if ok && from.Via != ViaRelayed && h.Port > 0 && h.Port < 65536 {
 		a := NodeAddress{NodeID: from.ID, Host: ua.IP.String(), Port: h.Port, LastSeen: time.Now().UTC()}
 		old, err := n.Graph.Get(from.ID)
 		switch {
@@ -72,6 +74,9 @@ func (n *Node) handleHello(ctx context.Context, from Peer, body json.RawMessage,
 			n.hints.put(a)
 		}
 	}
-	return helloAnswer{helloBody: helloBody{NodeID: n.id, Port: n.Addr().Port, Version: WireVersion},
-		Observed: udpString(from.Addr), Relay: n.relay.enabled()}, nil
+	ans := helloAnswer{helloBody: helloBody{NodeID: n.id, Port: n.Addr().Port, Version: WireVersion}, Relay: n.relay.enabled()}
+	if from.Via != ViaRelayed {
+		ans.Observed = udpString(from.Addr)
+	}
+	return ans, nil
 }

@@ -92,7 +92,7 @@ func (n *Node) handlePunch(ctx context.Context, from Peer, body json.RawMessage,
 		return nil, fmt.Errorf("%w: %d addresses", ErrBadRequest, len(req.Addrs))
 	}
 	src := udpString(from.Addr)
-	if src == "" {
+	if src == "" || from.Via == ViaRelayed {
 		return nil, fmt.Errorf("%w: no punch over a relayed connection", ErrPermission)
 	}
 	if !n.punchLimit.allow(from.ID) {

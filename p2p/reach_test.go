@@ -104,7 +104,7 @@ func TestRelayedConnectionUpgrades(t *testing.T) {
 	oldFirst, oldGrace := upgradeFirst, retireGrace
 	upgradeFirst, retireGrace = 200*time.Millisecond, 100*time.Millisecond
 	t.Cleanup(func() { upgradeFirst, retireGrace = oldFirst, oldGrace })
-	a, b := newTestNode(t), newTestNode(t)
+	a, b := newTestNode(t), newTestNodeWith(t, RelayOptions{Enabled: true}) // b relays too: it must refuse over a relay
 	s := newTestNodeWith(t, RelayOptions{Enabled: true})
 	a.know(t, s)
 	b.know(t, s)
@@ -132,6 +132,19 @@ func TestRelayedConnectionUpgrades(t *testing.T) {
 	}
 	if st := s.RelayStats(); st.Sessions != 1 || st.Packets < 40 || st.Bytes == 0 {
 		t.Fatalf("relay stats: %+v", st)
+	}
+	// over a relayed connection, no one punches or relays: the address
+	// it comes from is the relay's
+	for _, m := range []string{"reach.punch", "relay.open"} {
+		body := map[string]any{"target": s.ID(), "peer": s.ID()}
+		if m == "reach.punch" {
+			delete(body, "peer")
+		} else {
+			delete(body, "target")
+		}
+		if err := a.callOn(ctx(t), pc, m, body, nil, nil); !errors.Is(err, ErrPermission) {
+			t.Fatalf("%s over the relayed connection: %v", m, err)
+		}
 	}
 	a.wg.Add(1)
 	go a.upgrade(pc)

@@ -158,7 +158,7 @@ func (r *relayServer) handleOpen(ctx context.Context, from Peer, body json.RawMe
 	if req.Peer == from.ID || req.Peer == r.n.id {
 		return nil, fmt.Errorf("%w: a relay session joins two other nodes", ErrBadRequest)
 	}
-	if _, ok := from.Addr.(*net.UDPAddr); !ok {
+	if _, ok := from.Addr.(*net.UDPAddr); !ok || from.Via == ViaRelayed {
 		return nil, fmt.Errorf("%w: no relay session over a relayed connection", ErrPermission)
 	}
 	if !r.opens.allow(from.ID) {

@@ -195,7 +195,7 @@ func (rn *relayNet) handleOffer(ctx context.Context, from Peer, body json.RawMes
 		return nil, fmt.Errorf("%w: a relay session joins two other nodes, on a relay's port", ErrBadRequest)
 	}
 	ua, ok := from.Addr.(*net.UDPAddr)
-	if !ok {
+	if !ok || from.Via == ViaRelayed {
 		return nil, fmt.Errorf("%w: no relay session over a relayed connection", ErrPermission)
 	}
 	if !rn.offers.allow(from.ID) {

@@ -23,7 +23,8 @@ type tlsCert struct{ c tls.Certificate }
 // Peer is the authenticated caller of a handler.
 type Peer struct {
 	ID   keyring.NodeID
-	Addr net.Addr
+	Addr net.Addr // over a relay, the relay's
+	Via  Via      // how its connection came up
 }
 
 // Handler serves one method. body is the request body (validate it!); data
@@ -110,7 +111,7 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 	// a caller that stops reading the answer must not hold the handler
 	s.SetWriteDeadline(time.Now().Add(HandlerTimeout))
 	dw := &dataWriter{w: bw}
-	res, err := h(ctx, Peer{ID: pc.id, Addr: pc.conn.RemoteAddr()}, req.Body, dw)
+	res, err := h(ctx, Peer{ID: pc.id, Addr: pc.conn.RemoteAddr(), Via: pc.via}, req.Body, dw)
 	if err == nil {
 		err = dw.err
 	}
