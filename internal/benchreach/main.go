@@ -9,8 +9,9 @@
 //     <= 1 s);
 //   - the clone time of a vault of 20 MiB over the punched connection and
 //     over the relay, and their ratio (target: relay >= 50 % of direct);
-//   - the bytes on the wire (the NAT router's WAN interface) for a
-//     one-file commit, direct and relayed (target: the same, O(change)).
+//   - the bytes on the wire for a one-file commit, direct and relayed: the
+//     UDP payload between A's NAT router and B (direct) or the relay's
+//     socket (relayed), counted by iptables (target: the same, O(change)).
 //
 // It needs root; without it (or without ip and iptables) it says why and
 // does nothing.
@@ -19,7 +20,6 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -250,8 +250,16 @@ func transfer(o options, w *world, sa, sb *netlab.Site, want string) (transferSt
 		st.clone = append(st.clone, time.Since(s))
 	}
 	time.Sleep(500 * time.Millisecond) // the last acks of the clone
+	peerIP, peerPort := sb.PublicIP, 0
+	if want == "relayed" {
+		peerIP, peerPort = w.in.PubIP, relayPort
+	}
+	flow, err := countFlow(sa.Router, peerIP, peerPort)
+	if err != nil {
+		return st, err
+	}
 	for r := 0; r < o.byteRuns; r++ {
-		before, err := wanBytes(sa.Router)
+		before, err := flow()
 		if err != nil {
 			return st, err
 		}
@@ -266,20 +274,11 @@ func transfer(o options, w *world, sa, sb *netlab.Site, want string) (transferSt
 			return st, err
 		}
 		time.Sleep(300 * time.Millisecond) // the last acks
-		after, err := wanBytes(sa.Router)
+		after, err := flow()
 		if err != nil {
 			return st, err
 		}
 		st.bytes = append(st.bytes, after-before)
-	}
-	if os.Getenv("BENCH_REACH_DEBUG") != "" {
-		out, _ := w.s.pkfs("agent", "status", "--format", "json")
-		fmt.Printf("debug %s: seed status %s\n", want, out)
-		for _, ns := range []*netlab.NS{w.in.Pub, sa.Host, sb.Host, sa.Router, sb.Router} {
-			cmd := ns.Command("nstat", "-az", "UdpRcvbufErrors", "UdpInErrors", "UdpSndbufErrors", "UdpInDatagrams", "UdpOutDatagrams")
-			o, _ := cmd.CombinedOutput()
-			fmt.Printf("debug %s %s:\n%s", want, ns.Name, o)
-		}
 	}
 	a.stop()
 	b.stop()
@@ -311,24 +310,40 @@ func randBytes(k int) []byte {
 	return b
 }
 
-// wanBytes returns the bytes a router's WAN interface sent and received.
-func wanBytes(r *netlab.NS) (int64, error) {
-	var out bytes.Buffer
-	cmd := r.Command("ip", "-s", "-j", "link", "show", "dev", "wan")
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		return 0, err
+// relayPort is where the seed's relay listens (pkfs's default).
+const relayPort = 1316
+
+// countFlow makes router r count the UDP packets between its host and ip
+// (port: 0 for any) and returns a reader of their payload bytes so far.
+func countFlow(r *netlab.NS, ip string, port int) (func() (int64, error), error) {
+	out := []string{"-I", "FORWARD", "1", "-o", "wan", "-p", "udp", "-d", ip}
+	in := []string{"-I", "FORWARD", "1", "-i", "wan", "-p", "udp", "-s", ip}
+	if port != 0 {
+		out = append(out, "--dport", strconv.Itoa(port))
+		in = append(in, "--sport", strconv.Itoa(port))
 	}
-	var links []struct {
-		Stats struct {
-			RX struct{ Bytes int64 } `json:"rx"`
-			TX struct{ Bytes int64 } `json:"tx"`
-		} `json:"stats64"`
+	for _, rule := range [][]string{out, in} {
+		if err := r.Run("iptables", rule...); err != nil {
+			return nil, err
+		}
 	}
-	if err := json.Unmarshal(out.Bytes(), &links); err != nil || len(links) != 1 {
-		return 0, fmt.Errorf("ip link stats: %v: %q", err, out.String())
-	}
-	return links[0].Stats.RX.Bytes + links[0].Stats.TX.Bytes, nil
+	return func() (int64, error) {
+		var total int64
+		for _, rule := range []string{"1", "2"} {
+			var b bytes.Buffer
+			cmd := r.Command("iptables", "-nvxL", "FORWARD", rule)
+			cmd.Stdout = &b
+			if err := cmd.Run(); err != nil {
+				return 0, err
+			}
+			var pkts, n int64
+			if _, err := fmt.Sscan(b.String(), &pkts, &n); err != nil {
+				return 0, fmt.Errorf("iptables counters %q: %w", b.String(), err)
+			}
+			total += n - 28*pkts // IPv4 and UDP headers
+		}
+		return total, nil
+	}, nil
 }
 
 func median[T int64 | time.Duration](xs []T) T {
@@ -359,5 +374,6 @@ func report(o options, punch []time.Duration, direct, relayed transferStats) {
 	fmt.Printf("%-58s %.0f %%  (target >= 50 %%: %s)\n", "relay throughput / direct", 100*ratio, verdict(ratio >= 0.5))
 	db, rb := median(direct.bytes), median(relayed.bytes)
 	fmt.Printf("%-58s %d bytes direct, %d relayed: %.2fx  (target: the same, O(change))\n",
-		"bytes on the wire of a one-file commit (median)", db, rb, float64(rb)/float64(db))
+		"UDP payload of a one-file commit (median)", db, rb, float64(rb)/float64(db))
+	fmt.Printf("%-58s direct %v, relayed %v\n", "  every run", direct.bytes, relayed.bytes)
 }
