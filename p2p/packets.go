@@ -35,7 +35,6 @@ const (
 	sessionIDLen  = 8
 	tokenLen      = 16
 	registerLen   = 1 + sessionIDLen + tokenLen
-	registeredLen = 1 + sessionIDLen
 	maxPacketSize = 2048 // larger datagrams are not ours
 )
 

@@ -109,7 +109,7 @@ func register(ctx context.Context, sock *net.UDPConn, sid sessionID, tok relayTo
 	buf := make([]byte, maxPacketSize)
 	want := append([]byte{pktRegistered}, sid[:]...)
 	for time.Now().Before(deadline) {
-		if _, err := sock.WriteToUDP(append(append([]byte{pktRegister}, sid[:]...), tok[:]...), to); err != nil {
+		if _, err := sock.WriteToUDP(registerPacket(sid, tok), to); err != nil {
 			return fmt.Errorf("%w: registering with the relay: %v", ErrUnavailable, err)
 		}
 		wait := time.Now().Add(registerEvery)
