@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -29,12 +30,13 @@ func commonPrefix(a, b keyring.NodeID) int {
 	return len(a) * 8
 }
 
-// lookupNet starts n nodes that know each other as Kademlia tables would.
+// lookupNet starts n nodes that know each other as Kademlia tables would,
+// each on an address of its own (127.0.1.x), as nodes of a network are.
 func lookupNet(tb testing.TB, n int) []*testNode {
 	tb.Helper()
 	nodes := make([]*testNode, n)
 	for i := range nodes {
-		nodes[i] = newTestNode(tb)
+		nodes[i] = newTestNodeAt(tb, fmt.Sprintf("127.0.1.%d", i+1), RelayOptions{})
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, a := range nodes {

@@ -62,6 +62,7 @@ END {
 	ratio("read at HEAD, cold database / warm", "vaultstore", "ReadHead/cold-db", "ReadHead/warm", "")
 	ratio("CLI: 200 secrets write vs git add+commit, both on tmpfs", "integration", "CLI/pkfs-write-200x4KiB/tmpfs", "CLI/git-write-200x4KiB/tmpfs", "reference")
 	ratio("CLI: 200 secrets write on disk vs git add+commit on tmpfs", "integration", "CLI/pkfs-write-200x4KiB/disk", "CLI/git-write-200x4KiB/tmpfs", "reference")
+	ratio("20 MiB through a relay / directly (loopback, one process)", "p2p", "RelayThroughput/relayed", "RelayThroughput/direct", "<= 2x")
 	print "== all benchmarks =="
 	for (i = 1; i <= m; i++) print rows[i]
 	if (n > 0) {
