@@ -141,9 +141,19 @@ func (n *peerNode) runEnv(extra []string, args ...string) peerResult {
 // runIn runs pkfs with extra environment and stdin.
 func (n *peerNode) runIn(extra []string, stdin string, args ...string) peerResult {
 	n.t.Helper()
+	return n.runPrefixed(nil, extra, stdin, args...)
+}
+
+// runPrefixed runs pkfs under prefix (as `ip netns exec NS`), with extra
+// environment and stdin.
+func (n *peerNode) runPrefixed(prefix, extra []string, stdin string, args ...string) peerResult {
+	n.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), peerCmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, n.bin, args...)
+	if len(prefix) > 0 {
+		cmd = exec.CommandContext(ctx, prefix[0], append(append(prefix[1:len(prefix):len(prefix)], n.bin), args...)...)
+	}
 	cmd.Env = append(append([]string{}, n.env...), extra...)
 	cmd.Dir = n.dir
 	cmd.Stdin = strings.NewReader(stdin)
@@ -205,6 +215,13 @@ func (n *peerNode) jsonOK(v any, args ...string) {
 // the command line.
 func (n *peerNode) start(port int, extra []string, args ...string) peerStatus {
 	n.t.Helper()
+	return n.startUnder(nil, "127.0.0.1", port, extra, args...)
+}
+
+// startUnder is start with the agent run under prefix (`ip netns exec
+// NS`) and listening on host.
+func (n *peerNode) startUnder(prefix []string, host string, port int, extra []string, args ...string) peerStatus {
+	n.t.Helper()
 	if n.pid != 0 {
 		n.t.Fatalf("%s: agent already running", n.name)
 	}
@@ -212,8 +229,8 @@ func (n *peerNode) start(port int, extra []string, args ...string) peerStatus {
 	if n.mnt != "" {
 		cmd = []string{"mount", n.mnt}
 	}
-	cmd = append(cmd, "--background", "--agent-host", "127.0.0.1", "--agent-port", strconv.Itoa(port), "--format", "json")
-	r := n.runEnv(extra, append(cmd, args...)...)
+	cmd = append(cmd, "--background", "--agent-host", host, "--agent-port", strconv.Itoa(port), "--format", "json")
+	r := n.runPrefixed(prefix, extra, "", append(cmd, args...)...)
 	if r.code != 0 {
 		n.t.Fatalf("%s: start: %v\nagent log:\n%s", n.name, r, n.agentLog())
 	}

@@ -1,7 +1,8 @@
 // Package p2p connects pkfs nodes: a QUIC transport authenticated by node
 // IDs, a small RPC protocol over it, the node graph (addresses and
-// Kademlia-style lookups), notifications, vault sharing, and replication
-// (clone, pull, live follow).
+// Kademlia-style lookups), reaching nodes behind NATs (observed
+// addresses, hole punching, relays, LAN discovery), notifications, vault
+// sharing, and replication (clone, pull, live follow).
 //
 // # Transport
 //
@@ -63,6 +64,77 @@
 // whose hello comes from another is dialled at the more recent first.
 // Nodes learned from hellos by older versions (before this rule) stay in
 // the graph until removed by hand.
+//
+// A lookup's answer (nodes.closest) holds the K nodes of the graph closest
+// to the target, each with the address we see it at when we are
+// connected to it (Observed: its NAT's mapping), and the target itself
+// when it is connected to us but not in our graph: that is how nodes
+// behind NATs, strangers to a seed, find each other through it. The other
+// nodes connected to us are never listed. Observed addresses are kept in
+// memory only (hints), never in the graph.
+//
+// # Reaching nodes behind NATs
+//
+// Observed addresses: a peer's answer to hello carries the address it
+// sees the caller at (as STUN does). A node keeps up to 8 such addresses
+// with who reported them (the most reported first, forgotten after an
+// hour) and shows them in agent status and nodes addresses.
+//
+// A dial tries the known addresses and, after a second (a quarter of one
+// when the address is an unconfirmed hint; at once when there is none),
+// also the way through peers; the first connection that comes up wins:
+//
+//   - Hole punching (punch.go): we ask a peer connected to both of us (a
+//     seed first) to introduce us: it signals the target (reach.signal)
+//     with where it sees us, the target sends a few punch packets to
+//     those addresses from its one socket (its NAT now lets us in), and
+//     we dial the addresses the introducer answered, twice at most. The
+//     connection is the usual TLS-pinned one; both sides call it
+//     "punched". Punch packets are non-QUIC datagrams on the node's own
+//     socket (first byte 0x01), so they use the mapping peers observed.
+//     Introducers serve only for nodes they are connected to, and limit
+//     requests per caller (one per 2 s, bursts of 10); targets limit
+//     signals per signaller and in all, and send at most 6 packets to at
+//     most 6 addresses per signal.
+//   - Relays (relay.go, relaynet.go), when no punch works (symmetric
+//     NATs): a node started with --relay (or --seed) forwards packets
+//     between two nodes connected to it, on a UDP socket of its own
+//     (port 1316 by default). relay.open asks for a session; the relay
+//     offers it to the peer (relay.offer), which may take it; each end
+//     gets a random token over its own authenticated connection and
+//     registers a socket of its own for the session with it. The relay
+//     then forwards the QUIC packets that come from one registered
+//     address to the other, and nothing else: QUIC with TLS runs end to
+//     end, pinned to the two node IDs, so the relay can drop traffic but
+//     not read or alter it (a packet it changes fails QUIC's
+//     authentication and is sent again). Caps: 64 sessions, 8 per node,
+//     32 nodes, 32 MiB/s in all (flags change them); idle sessions end
+//     after 2 minutes. The dialler of a relayed connection tries a punch
+//     again after 10 s, then on a doubling back-off up to 5 minutes, and
+//     moves to the punched connection when one comes up.
+//
+// Relayed traffic is reached over IPv4. Nothing of this sends a packet to
+// an address that neither the user nor a peer we talk to gave.
+//
+// # LAN discovery
+//
+// Off unless asked (--local-discovery, or `pkfs nodes local-discovery
+// on`, a setting kept in the store). The node broadcasts a signed
+// announcement (lanwire.go: node ID, port, addresses, time, nonce,
+// Ed25519 signature) to the broadcast address of each IPv4 network it is
+// on, UDP port 1315, at start, after 1 and 3 s, then every 10 s, and listens for
+// others'. An announcement counts only when its signature is the
+// announced node's, its time within a minute of ours, its nonce unseen
+// (replays are counted and dropped), and it comes from an address it
+// announces; the address is then a hint, which a dial confirms.
+//
+// # Seed nodes
+//
+// A seed is an agent started with `pkfs agent start --seed`: no mount,
+// relay on, every table bounded (hints, relay sessions, rate limiters, the
+// graph). Nodes name seeds with PK_SEED_NODES; they connect to them at
+// start and every 30 s when not connected, which keeps their NAT mappings
+// open for signals. pkfs has no built-in seed.
 //
 // # Replication
 //

@@ -25,6 +25,9 @@ var (
 	ErrConflict      = errors.New("history does not descend from ours")
 	ErrUnavailable   = errors.New("node unreachable")
 	ErrUnknownNode   = errors.New("no address known for node")
+	// ErrRateLimited is returned when a peer asks too often, or a cap
+	// (relay sessions, signals) is reached: it may try again later.
+	ErrRateLimited = errors.New("too many requests; try again later")
 	// ErrSelf is returned when a command names this node as a peer.
 	ErrSelf = errors.New("that is this node, not a peer")
 )
@@ -42,6 +45,7 @@ const (
 	CodeTooLarge      Code = 6
 	CodeVersion       Code = 7
 	CodeConflict      Code = 8
+	CodeRateLimited   Code = 9
 )
 
 var codes = []struct {
@@ -55,6 +59,7 @@ var codes = []struct {
 	{CodeTooLarge, ErrTooLarge},
 	{CodeVersion, ErrVersion},
 	{CodeConflict, ErrConflict},
+	{CodeRateLimited, ErrRateLimited},
 	{CodeInternal, ErrInternal},
 }
 

@@ -31,6 +31,10 @@ type NodeAddress struct {
 	// it, or a trusted peer told of it), not added by hand or as a seed.
 	// Learned entries are evicted, oldest first, when the graph is full.
 	Learned bool `json:"learned,omitempty"`
+	// Observed are other addresses the node was seen at (by the peer
+	// that answered a lookup: its connection's far end, a NAT's mapping).
+	// Kept in memory only, never in the graph.
+	Observed []string `json:"observed,omitempty"`
 }
 
 // Addr returns host:port.
@@ -107,6 +111,7 @@ func (g *Graph) Add(a NodeAddress) error {
 }
 
 func (g *Graph) put(a NodeAddress) error {
+	a.Observed = nil
 	v, _ := json.Marshal(a)
 	return g.b.Put(a.NodeID[:], v, false)
 }

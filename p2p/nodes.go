@@ -29,11 +29,50 @@ func (n *Node) RegisterNodeMethods() {
 		if err != nil {
 			return nil, err
 		}
+		as = n.withConnected(as, req.Target)
 		for i := range as {
 			as[i].Learned = false // how we know of a node is ours to know
 		}
 		return as, nil
 	})
+}
+
+// withConnected completes the answer of a lookup with what our
+// connections tell: the target itself when we are connected to it (a
+// seed is how nodes behind NATs find each other: none of them is in its
+// graph, all are connected to it), and, for every node of the answer we
+// are connected to, the address we see it at as an observed address. It
+// never lists the other nodes connected to us: they are not the
+// asker's business. The K closest to target are kept.
+func (n *Node) withConnected(as []NodeAddress, target keyring.NodeID) []NodeAddress {
+	idx := map[keyring.NodeID]int{}
+	for i, a := range as {
+		idx[a.NodeID] = i
+	}
+	for _, pc := range n.outerConns(n.id) {
+		seen := udpString(pc.conn.RemoteAddr())
+		i, ok := idx[pc.id]
+		if seen == "" || !ok && pc.id != target {
+			continue
+		}
+		if !ok {
+			ap, _ := parseAddrPort(seen)
+			a := NodeAddress{NodeID: pc.id, Host: ap.Addr().String(), Port: int(ap.Port())}
+			if h, _, ok := n.hints.get(pc.id); ok && h.Host == a.Host {
+				a.Port = h.Port // where it listens, as it said hello
+			}
+			as = append(as, a)
+			i = len(as) - 1
+		}
+		if seen != as[i].Addr() {
+			as[i].Observed = []string{seen}
+		}
+	}
+	sortByDistance(as, target)
+	if len(as) > K {
+		as = as[:K]
+	}
+	return as
 }
 
 // Ping checks that a node answers; it returns the round-trip time.
@@ -58,16 +97,22 @@ func (n *Node) Find(ctx context.Context, target keyring.NodeID) (NodeAddress, er
 			return a, nil
 		}
 	}
+	a, _, err := n.lookup(ctx, target)
+	return a, err
+}
+
+// lookup is Find's search; it also returns how many rounds it took.
+func (n *Node) lookup(ctx context.Context, target keyring.NodeID) (NodeAddress, int, error) {
 	known, err := n.Graph.Closest(target, K)
 	if err != nil {
-		return NodeAddress{}, err
+		return NodeAddress{}, 0, err
 	}
 	queried := map[keyring.NodeID]bool{n.id: true}
 	found := map[keyring.NodeID]NodeAddress{}
 	for _, a := range known {
 		found[a.NodeID] = a
 	}
-	for round := 0; round < 16; round++ {
+	for round := 1; round <= 16; round++ {
 		batch := n.nextBatch(found, queried, target)
 		if len(batch) == 0 {
 			break
@@ -91,7 +136,7 @@ func (n *Node) Find(ctx context.Context, target keyring.NodeID) (NodeAddress, er
 						break
 					}
 					if _, ok := found[g.NodeID]; !ok && g.NodeID != n.id {
-						g = NodeAddress{NodeID: g.NodeID, Host: g.Host, Port: g.Port}
+						g = NodeAddress{NodeID: g.NodeID, Host: g.Host, Port: g.Port, Observed: cleanAddrs(g.Observed)}
 						found[g.NodeID] = g
 						n.hint(g, trusted)
 					}
@@ -99,13 +144,17 @@ func (n *Node) Find(ctx context.Context, target keyring.NodeID) (NodeAddress, er
 			}()
 		}
 		wg.Wait()
-		if _, ok := found[target]; ok {
+		if f, ok := found[target]; ok {
 			if _, err := n.Ping(ctx, target); err == nil { // the dial confirms and records it
-				return n.Graph.Get(target)
+				a, err := n.Graph.Get(target)
+				if err != nil { // reached through a punch or a relay: what the lookup found
+					a, err = f, nil
+				}
+				return a, round, err
 			}
 		}
 	}
-	return NodeAddress{}, ErrUnknownNode
+	return NodeAddress{}, 0, ErrUnknownNode
 }
 
 func (n *Node) nextBatch(found map[keyring.NodeID]NodeAddress, queried map[keyring.NodeID]bool, target keyring.NodeID) []NodeAddress {
@@ -128,7 +177,7 @@ func (n *Node) hint(a NodeAddress, trusted bool) {
 	if _, err := n.Graph.Get(a.NodeID); err == nil {
 		return // what we know stands; a dial confirms a move
 	}
-	if trusted {
+	if trusted && len(a.Observed) == 0 { // an observed address is a NAT's mapping: a hint
 		_ = n.Graph.Learn(a)
 		return
 	}

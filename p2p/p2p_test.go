@@ -19,6 +19,19 @@ type testNode struct {
 
 func newTestNode(t testing.TB) *testNode {
 	t.Helper()
+	return newTestNodeWith(t, RelayOptions{})
+}
+
+// newTestNodeWith is newTestNode with relay options.
+func newTestNodeWith(t testing.TB, relay RelayOptions) *testNode {
+	t.Helper()
+	return newTestNodeAt(t, "127.0.0.1", relay)
+}
+
+// newTestNodeAt is newTestNodeWith on another address (of 127.0.0.0/8:
+// nodes on addresses of their own do not share the caps per address).
+func newTestNodeAt(t testing.TB, host string, relay RelayOptions) *testNode {
+	t.Helper()
 	kr, _, err := keyring.Create(t.TempDir(), []byte("pw"), keyring.Params{Ops: 1, MemKiB: keyring.MinMemKiB, Parallelism: 1}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +40,7 @@ func newTestNode(t testing.TB) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := Listen(Config{Host: "127.0.0.1", Port: 0, Keyring: kr, DB: db})
+	n, err := Listen(Config{Host: host, Port: 0, Keyring: kr, DB: db, Relay: relay})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +51,7 @@ func newTestNode(t testing.TB) *testNode {
 
 func (a *testNode) know(t testing.TB, b *testNode) {
 	t.Helper()
-	if err := a.Graph.Add(NodeAddress{NodeID: b.ID(), Host: "127.0.0.1", Port: b.Addr().Port}); err != nil {
+	if err := a.Graph.Add(NodeAddress{NodeID: b.ID(), Host: b.Addr().IP.String(), Port: b.Addr().Port}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -23,7 +23,8 @@ type tlsCert struct{ c tls.Certificate }
 // Peer is the authenticated caller of a handler.
 type Peer struct {
 	ID   keyring.NodeID
-	Addr net.Addr
+	Addr net.Addr // over a relay, the relay's
+	Via  Via      // how its connection came up
 }
 
 // Handler serves one method. body is the request body (validate it!); data
@@ -110,7 +111,7 @@ func (n *Node) serveStream(pc *peerConn, s *quic.Stream) {
 	// a caller that stops reading the answer must not hold the handler
 	s.SetWriteDeadline(time.Now().Add(HandlerTimeout))
 	dw := &dataWriter{w: bw}
-	res, err := h(ctx, Peer{ID: pc.id, Addr: pc.conn.RemoteAddr()}, req.Body, dw)
+	res, err := h(ctx, Peer{ID: pc.id, Addr: pc.conn.RemoteAddr(), Via: pc.via}, req.Body, dw)
 	if err == nil {
 		err = dw.err
 	}
@@ -249,51 +250,3 @@ func isStreamErr(err error) bool {
 }
 
 func isPeerIDError(err error) bool { return strings.Contains(err.Error(), ErrPeerID.Error()) }
-
-// helloBody is exchanged when a connection is made.
-type helloBody struct {
-	NodeID  keyring.NodeID `json:"nodeId"`
-	Port    int            `json:"port"`
-	Version int            `json:"version"`
-}
-
-// hello confirms a new outgoing connection before it is used.
-func (n *Node) hello(ctx context.Context, pc *peerConn) error {
-	var resp helloBody
-	req := helloBody{NodeID: n.id, Port: n.Addr().Port, Version: WireVersion}
-	if err := n.callOn(ctx, pc, "hello", req, &resp, nil); err != nil {
-		return fmt.Errorf("%w: %s refused the connection: %v", ErrUnavailable, pc.id, err)
-	}
-	if resp.NodeID != pc.id {
-		return fmt.Errorf("%w: hello from %s", ErrPeerID, resp.NodeID)
-	}
-	return nil
-}
-
-func (n *Node) handleHello(ctx context.Context, from Peer, body json.RawMessage, _ io.Writer) (any, error) {
-	var h helloBody
-	if err := decodeBody(body, &h); err != nil {
-		return nil, err
-	}
-	if h.NodeID != from.ID {
-		return nil, fmt.Errorf("%w: hello claims another node ID", ErrPermission)
-	}
-	if h.Version != WireVersion {
-		return nil, fmt.Errorf("%w: %d", ErrVersion, h.Version)
-	}
-	// Remember where the peer listens: its address as seen, its port as
-	// told. Anyone can make a node ID and say hello: unless the peer is
-	// trusted, that is a hint in memory, which a dial back confirms.
-	if ua, ok := from.Addr.(*net.UDPAddr); ok && h.Port > 0 && h.Port < 65536 {
-		a := NodeAddress{NodeID: from.ID, Host: ua.IP.String(), Port: h.Port, LastSeen: time.Now().UTC()}
-		old, err := n.Graph.Get(from.ID)
-		switch {
-		case err == nil && old.Host == a.Host && old.Port == a.Port:
-		case n.isTrusted(from.ID):
-			_ = n.Graph.Learn(a)
-		default:
-			n.hints.put(a)
-		}
-	}
-	return helloBody{NodeID: n.id, Port: n.Addr().Port, Version: WireVersion}, nil
-}

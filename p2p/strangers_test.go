@@ -41,7 +41,9 @@ func sayHello(t *testing.T, tr *quic.Transport, b *testNode, port int) {
 // records it once that outbound contact has confirmed it.
 func TestStrangersDoNotFillTheGraph(t *testing.T) {
 	b := newTestNode(t)
+	b.hints.mu.Lock() // b serves already: its handlers read the bound
 	b.hints.max = 20
+	b.hints.mu.Unlock()
 	tr := attackerTransport(t)
 	for range 50 {
 		sayHello(t, tr, b, 9)

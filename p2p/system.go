@@ -34,6 +34,9 @@ type System struct {
 
 	Node *Node // nil while offline
 
+	lanFlag bool // LAN discovery was asked for by the start options
+	lanPort int
+
 	repl     *replicator
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -58,12 +61,18 @@ type StartOptions struct {
 	// RediscoverInterval is how often every known gestalt is walked again,
 	// so that links made or broken elsewhere are learnt (default 15 min).
 	RediscoverInterval time.Duration
+	// Relay says whether and how much the node relays for others.
+	Relay RelayOptions
+	// LocalDiscovery runs LAN discovery (as the persisted setting does)
+	// on LANPort (0: the default).
+	LocalDiscovery bool
+	LANPort        int
 }
 
 // Start brings the node online: it listens, serves the methods, contacts the
 // seed nodes, and runs the outbox and the replication loops.
 func (s *System) Start(o StartOptions) error {
-	n, err := Listen(Config{Host: o.Host, Port: o.Port, Keyring: s.Keyring, DB: s.DB})
+	n, err := Listen(Config{Host: o.Host, Port: o.Port, Keyring: s.Keyring, DB: s.DB, Relay: o.Relay})
 	if err != nil {
 		return err
 	}
@@ -97,6 +106,7 @@ func (s *System) Start(o StartOptions) error {
 	go func() { defer s.wg.Done(); s.contactSeeds(ctx, o.Seeds) }()
 	go func() { defer s.wg.Done(); s.outboxLoop(ctx) }()
 	go func() { defer s.wg.Done(); s.repl.loop(ctx) }()
+	s.startReach(ctx, o)
 	return nil
 }
 

@@ -33,6 +33,7 @@ type Config struct {
 	Port    int    // 0 picks a free port
 	Keyring *keyring.Keyring
 	DB      *kvstore.DB
+	Relay   RelayOptions // whether we relay for others (off unless asked)
 }
 
 // Node is this node on the network.
@@ -51,8 +52,21 @@ type Node struct {
 	conns   map[keyring.NodeID]*peerConn   // the connection calls use
 	live    map[keyring.NodeID][]*peerConn // every connection served, oldest first
 	dialing map[keyring.NodeID]*dialCall
+	expect  map[keyring.NodeID]time.Time // nodes a signal said would punch to us
 	adm     admission
 	hints   *hintTable
+
+	observed    *observedTable
+	pstats      packetStats
+	relay       *relayServer // forwards for others (when enabled)
+	rnet        *relayNet    // our own relayed connections
+	punchLimit  *rateLimiter[keyring.NodeID]
+	signalLimit *rateLimiter[keyring.NodeID]
+	signalAll   *tokenBucket
+
+	sign  func([]byte) ([]byte, error) // with the root key
+	lanMu sync.Mutex
+	lan   *lanDiscovery // nil unless LAN discovery runs
 
 	trustMu sync.RWMutex
 	trusted func(keyring.NodeID) bool
@@ -68,11 +82,25 @@ type Node struct {
 }
 
 type peerConn struct {
-	id    keyring.NodeID
-	conn  *quic.Conn
-	since time.Time
-	out   bool // we dialled it
+	id     keyring.NodeID
+	conn   *quic.Conn
+	since  time.Time
+	out    bool // we dialled it
+	via    Via
+	relay  keyring.NodeID // the relay of a relayed connection
+	sid    sessionID      // and its session
+	relays bool           // the peer said (hello) that it relays
 }
+
+// Via says how a connection came up.
+type Via string
+
+// How connections come up.
+const (
+	ViaDirect  Via = "direct"  // dialled at a known address, or accepted
+	ViaPunched Via = "punched" // through NATs, after a signal of a common peer
+	ViaRelayed Via = "relayed" // through a relay, end to end encrypted
+)
 
 type dialCall struct {
 	done chan struct{}
@@ -113,7 +141,12 @@ func Listen(cfg Config) (*Node, error) {
 	}
 	n := &Node{id: cfg.Keyring.NodeID(), cert: tlsCert{cert}, udp: udp,
 		Graph: NewGraph(cfg.DB), handlers: map[string]Handler{}, conns: map[keyring.NodeID]*peerConn{},
-		live: map[keyring.NodeID][]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{}, hints: newHints()}
+		live: map[keyring.NodeID][]*peerConn{}, dialing: map[keyring.NodeID]*dialCall{},
+		expect: map[keyring.NodeID]time.Time{}, hints: newHints(), observed: newObserved(),
+		punchLimit:  newRateLimiter[keyring.NodeID](2*time.Second, 10, 1024),
+		signalLimit: newRateLimiter[keyring.NodeID](signalsPerNode, 10, 1024),
+		signalAll:   newBucket(5, 50)}
+	n.sign = cfg.Keyring.Sign
 	n.tr = &quic.Transport{Conn: udp, ConnContext: n.admit}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	ln, err := n.tr.Listen(serverTLS(cert), quicConfig())
@@ -122,9 +155,27 @@ func Listen(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.ln = ln
+	n.rnet = newRelayNet(n, ua.IP.String())
+	if n.relay, err = newRelayServer(n, ua.IP.String(), cfg.Relay); err != nil {
+		ln.Close()
+		n.tr.Close()
+		udp.Close()
+		return nil, err
+	}
 	n.Handle("hello", n.handleHello)
-	n.wg.Add(1)
+	n.Handle("reach.punch", n.handlePunch)
+	n.Handle("reach.signal", n.handleSignal)
+	n.Handle("relay.open", n.relay.handleOpen)
+	n.Handle("relay.close", n.relay.handleClose)
+	n.Handle("relay.offer", n.rnet.handleOffer)
+	n.wg.Add(3)
 	go n.acceptLoop()
+	go n.readPackets()
+	go func() { defer n.wg.Done(); n.relay.loop(n.ctx) }()
+	if n.relay.enabled() {
+		n.wg.Add(1)
+		go n.relay.serve()
+	}
 	return n, nil
 }
 
@@ -158,12 +209,15 @@ func (n *Node) OnConnect(fn func(keyring.NodeID)) {
 
 // Close closes every connection and the listener.
 func (n *Node) Close() error {
+	n.StopLocalDiscovery()
 	n.cancel()
 	n.mu.Lock()
 	for _, pc := range n.conns {
 		pc.conn.CloseWithError(0, "node closing")
 	}
 	n.mu.Unlock()
+	n.rnet.close()
+	n.relay.close()
 	n.ln.Close()
 	err := n.tr.Close()
 	n.udp.Close()
@@ -171,6 +225,7 @@ func (n *Node) Close() error {
 	return err
 }
 
+// acceptLoop serves the connections of the node's listener.
 func (n *Node) acceptLoop() {
 	defer n.wg.Done()
 	for {
@@ -183,15 +238,25 @@ func (n *Node) acceptLoop() {
 			c.CloseWithError(1, "bad certificate")
 			continue
 		}
-		n.register(&peerConn{id: id, conn: c, since: time.Now()})
+		n.mu.Lock()
+		via := ViaDirect
+		if n.punchedFromLocked(id) {
+			via = ViaPunched
+		}
+		n.mu.Unlock()
+		n.register(&peerConn{id: id, conn: c, since: time.Now(), via: via})
 	}
 }
 
-// register keeps a connection to a peer and serves its streams. Past
-// MaxConnsPerPeer connections of one node, the oldest is closed.
+// register keeps a connection to a peer and serves its streams. Calls use
+// the newest connection, except that a relayed one does not replace one
+// that is not. Past MaxConnsPerPeer connections of one node, the oldest
+// is closed.
 func (n *Node) register(pc *peerConn) {
 	n.mu.Lock()
-	n.conns[pc.id] = pc
+	if cur, ok := n.conns[pc.id]; !ok || cur.conn.Context().Err() != nil || pc.via != ViaRelayed || cur.via == ViaRelayed {
+		n.conns[pc.id] = pc
+	}
 	old := n.keepLive(pc)
 	n.mu.Unlock()
 	for _, o := range old {
@@ -203,11 +268,20 @@ func (n *Node) register(pc *peerConn) {
 		defer n.wg.Done()
 		n.serveConn(pc)
 		n.mu.Lock()
+		n.dropLive(pc)
 		if n.conns[pc.id] == pc {
 			delete(n.conns, pc.id)
+			if next := n.bestLiveLocked(pc.id); next != nil {
+				n.conns[pc.id] = next
+			}
 		}
-		n.dropLive(pc)
 		n.mu.Unlock()
+		if pc.via == ViaRelayed {
+			n.rnet.dropLink(pc.sid)
+			if pc.out {
+				n.closeRelaySession(pc.relay, pc.sid)
+			}
+		}
 	}()
 	n.connectMu.Lock()
 	fns := append([]func(keyring.NodeID){}, n.onConnect...)
@@ -215,36 +289,6 @@ func (n *Node) register(pc *peerConn) {
 	for _, fn := range fns {
 		go fn(pc.id)
 	}
-}
-
-// ConnInfo describes a live connection.
-type ConnInfo struct {
-	NodeID   keyring.NodeID `json:"nodeId"`
-	Address  string         `json:"address"`
-	Since    time.Time      `json:"since"`
-	Outbound bool           `json:"outbound"`
-}
-
-// Connections lists the live connections.
-func (n *Node) Connections() []ConnInfo {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	out := make([]ConnInfo, 0, len(n.conns))
-	for _, pc := range n.conns {
-		if pc.conn.Context().Err() != nil {
-			continue
-		}
-		out = append(out, ConnInfo{NodeID: pc.id, Address: pc.conn.RemoteAddr().String(), Since: pc.since, Outbound: pc.out})
-	}
-	return out
-}
-
-// Connected reports whether a live connection to id exists.
-func (n *Node) Connected(id keyring.NodeID) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	pc, ok := n.conns[id]
-	return ok && pc.conn.Context().Err() == nil
 }
 
 func logf(format string, a ...any) { log.Printf("pkfs p2p: "+format, a...) }

@@ -64,6 +64,7 @@ END {
 	ratio("the same, pkfs (store cold) / git merge-tree", "vaultstore", "Merge/pkfs-cold-store", "Merge/git-merge-tree", "")
 	ratio("CLI: 200 secrets write vs git add+commit, both on tmpfs", "integration", "CLI/pkfs-write-200x4KiB/tmpfs", "CLI/git-write-200x4KiB/tmpfs", "reference")
 	ratio("CLI: 200 secrets write on disk vs git add+commit on tmpfs", "integration", "CLI/pkfs-write-200x4KiB/disk", "CLI/git-write-200x4KiB/tmpfs", "reference")
+	ratio("20 MiB through a relay / directly (loopback, one process)", "p2p", "RelayThroughput/relayed", "RelayThroughput/direct", "<= 2x")
 	print "== all benchmarks =="
 	for (i = 1; i <= m; i++) print rows[i]
 	if (n > 0) {
@@ -80,3 +81,4 @@ END {
 
 scripts/bench_mount.sh # issue 4: the mount vs a plain directory vs gocryptfs
 scripts/bench_p2p.sh # issue 5: replication latency, bytes of a one-file commit, clone time
+scripts/bench_reach.sh # issue 11: punches, relays, bytes on the wire, in network namespaces

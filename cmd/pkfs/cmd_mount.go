@@ -15,26 +15,12 @@ import (
 	"time"
 
 	"github.com/pkfs/pkfs/internal/agent"
-	"github.com/pkfs/pkfs/p2p"
 	"github.com/urfave/cli/v2"
 )
 
 // The environment a background agent is started with: its parent passes the
 // password on fd 4 and waits for "ready" or "error" on fd 3.
 const envAgentChild = "PKFS_AGENT_CHILD"
-
-// agentFlags are the flags of the commands that run an agent.
-func agentFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.BoolFlag{Name: "background", Aliases: []string{"b"}, Usage: "detach; return once the agent is ready"},
-		&cli.StringFlag{Name: "agent-host", EnvVars: []string{"PK_AGENT_HOST"}, Value: "::",
-			Usage: "listen for other nodes on this address (:: is every address, IPv6 and IPv4)"},
-		&cli.IntFlag{Name: "agent-port", EnvVars: []string{"PK_AGENT_PORT"}, Value: p2p.DefaultPort,
-			Usage: "UDP port for other nodes (0 picks a free one)"},
-		&cli.StringFlag{Name: "seed-nodes", EnvVars: []string{"PK_SEED_NODES"},
-			Usage: "nodes to contact at start: `NODEID@HOST:PORT;...`"},
-	}
-}
 
 func newMountCommands() []*cli.Command {
 	return []*cli.Command{
@@ -45,7 +31,7 @@ func newMountCommands() []*cli.Command {
 		{Name: "agent", Usage: "the agent: start (without a mount), stop, status",
 			Subcommands: []*cli.Command{
 				{Name: "start", Usage: "run the agent without a mount (foreground unless --background)",
-					ArgsUsage: " ", Flags: agentFlags(), Action: withArgs(0, runAgentStart)},
+					ArgsUsage: " ", Flags: append(agentFlags(), seedFlag), Action: withArgs(0, runAgentStart)},
 				{Name: "stop", Usage: "stop the agent of the node path (unmounting its mount)",
 					ArgsUsage: " ", Action: withArgs(0, runAgentStop)},
 				{Name: "status", Usage: "say whether an agent serves the node path, and how",
@@ -101,21 +87,6 @@ func runAgent(c *cli.Context, p printer, mnt string) error {
 	return agent.Run(c.Context, opts)
 }
 
-// agentOptions reads the network flags.
-func agentOptions(c *cli.Context, np, mnt string) (agent.Options, error) {
-	o := agent.Options{NodePath: np, MountPoint: mnt, AgentHost: c.String("agent-host"), AgentPort: c.Int("agent-port"),
-		AgentPortSet: c.IsSet("agent-port")}
-	if o.AgentPort < 0 || o.AgentPort > 65535 {
-		return o, kindErrorf(agent.KindInvalid, "--agent-port %d: want 0..65535", o.AgentPort)
-	}
-	seeds, err := p2p.ParseSeeds(c.String("seed-nodes"))
-	if err != nil {
-		return o, err
-	}
-	o.Seeds = seeds
-	return o, nil
-}
-
 func printStarted(p printer, st agent.Status) error {
 	return p.Print(st, func(w io.Writer) {
 		if st.MountPoint != "" {
@@ -162,6 +133,7 @@ func startBackground(c *cli.Context, o agent.Options, pw []byte) (agent.Status, 
 	if o.AgentPortSet {
 		args = append(args, "--agent-port", strconv.Itoa(o.AgentPort))
 	}
+	args = append(args, networkArgs(o)...)
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(withoutSecrets(os.Environ()), envAgentChild+"=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -304,33 +276,6 @@ func processGone(pid int) bool {
 	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
-func runAgentStatus(c *cli.Context, p printer) error {
-	np, err := nodePath(c)
-	if err != nil {
-		return err
-	}
-	sc := agent.DialAgent(np)
-	if sc == nil {
-		p.Print(map[string]string{"status": "DEAD"}, func(w io.Writer) { fmt.Fprintln(w, "pkfs: no agent serves this node path") })
-		return &silentError{kindErrorf(agent.KindUnavailable, "no agent")}
-	}
-	var st struct {
-		State string `json:"status"`
-		agent.Status
-	}
-	if err := sc.Do(c.Context, "agent.status", nil, nil, nil, &st.Status); err != nil {
-		return err
-	}
-	st.State = "LIVE"
-	return p.Print(st, func(w io.Writer) {
-		table(w, [2]string{"status", "LIVE"}, [2]string{"pid", fmt.Sprint(st.PID)}, [2]string{"node ID", st.NodeID},
-			[2]string{"agent address", fmt.Sprintf("%s port %d", st.AgentHost, st.AgentPort)},
-			[2]string{"connections", fmt.Sprint(st.ConnectionsActive)},
-			[2]string{"node path", st.NodePath}, [2]string{"mount point", mountPointText(st.MountPoint)}, [2]string{"socket", st.Socket},
-			[2]string{"started", st.StartedAt.Local().Format(time.RFC3339)}, [2]string{"vaults", fmt.Sprint(st.Vaults)})
-	})
-}
-
 func runUmount(c *cli.Context, p printer) error {
 	dir, err := filepath.Abs(c.Args().Get(0))
 	if err != nil {
@@ -358,11 +303,4 @@ func runUmount(c *cli.Context, p printer) error {
 		})
 	}
 	return kindErrorf(agent.KindNotFound, "%s is not mounted by a running pkfs agent", dir)
-}
-
-func mountPointText(m string) string {
-	if m == "" {
-		return "(none: an agent without a mount)"
-	}
-	return m
 }

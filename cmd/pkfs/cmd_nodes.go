@@ -24,6 +24,15 @@ func newNodesCommand() *cli.Command {
 				Action: withArgs(1, runNodesClaim)},
 			{Name: "find", Usage: "look a node up through known nodes, Kademlia style (needs an agent)", ArgsUsage: "NODEID",
 				Action: withArgs(1, runNodesFind)},
+			{Name: "addresses", Usage: "where this node listens, and where its peers see it (its NAT's mapping)", ArgsUsage: " ",
+				Action: withArgs(0, runNodesAddresses)},
+			{Name: "local-discovery", Usage: "announce this node on its local networks and find others there: on, off, or show",
+				ArgsUsage: "[on|off]", Action: func(c *cli.Context) error {
+					if c.NArg() == 0 {
+						return withArgs(0, runNodesLocalDiscovery)(c)
+					}
+					return withArgs(1, runNodesLocalDiscovery)(c)
+				}},
 		},
 	}
 }
@@ -79,7 +88,11 @@ func runNodesConnections(c *cli.Context, p printer) error {
 			if ci.Outbound {
 				dir = "out"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\tsince %s\n", ci.NodeID, ci.Address, dir, ci.Since.Local().Format(time.RFC3339))
+			via := string(ci.Via)
+			if ci.Relay != "" {
+				via += " by " + ci.Relay
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\tsince %s\n", ci.NodeID, ci.Address, dir, via, ci.Since.Local().Format(time.RFC3339))
 		}
 	})
 }
@@ -90,4 +103,41 @@ func runNodesFind(c *cli.Context, p printer) error {
 		return err
 	}
 	return p.Print(res, func(w io.Writer) { fmt.Fprintf(w, "%s is at %s\n", res.NodeID, res.Addr()) })
+}
+
+func runNodesAddresses(c *cli.Context, p printer) error {
+	var res agent.AddressesResult
+	if err := call(c, "nodes.addresses", nil, nil, nil, &res); err != nil {
+		return err
+	}
+	return p.Print(res, func(w io.Writer) {
+		listen := res.Listen
+		if listen == "" {
+			listen = "(no agent runs)"
+		}
+		fmt.Fprintf(w, "node %s listens on %s\n", res.NodeID, listen)
+		for _, o := range res.Observed {
+			fmt.Fprintf(w, "seen at %s by %d peers, last %s\n", o.Address, len(o.SeenBy), o.LastSeen.Local().Format(time.RFC3339))
+		}
+	})
+}
+
+func runNodesLocalDiscovery(c *cli.Context, p printer) error {
+	if c.NArg() == 1 && c.Args().Get(0) != "on" && c.Args().Get(0) != "off" {
+		return usageErrorf("local-discovery takes on or off, not %q", c.Args().Get(0))
+	}
+	var res agent.LocalDiscoveryResult
+	if err := call(c, "nodes.localdiscovery", agent.LocalDiscoveryParams{Set: c.Args().Get(0)}, nil, nil, &res); err != nil {
+		return err
+	}
+	return p.Print(res, func(w io.Writer) {
+		setting, running := "off", "not running"
+		if res.Setting {
+			setting = "on"
+		}
+		if res.Running {
+			running = "running"
+		}
+		fmt.Fprintf(w, "local discovery: %s (%s)\n", setting, running)
+	})
 }

@@ -120,6 +120,7 @@ func init() {
 		{p2p.ErrNotFound, KindNotFound},
 		{p2p.ErrUnknownNode, KindNotFound},
 		{p2p.ErrUnavailable, KindUnavailable},
+		{p2p.ErrRateLimited, KindUnavailable},
 		{p2p.ErrOffline, KindUnavailable},
 		{p2p.ErrBadRequest, KindInvalid},
 		{p2p.ErrUnknownMethod, KindInvalid},

@@ -30,6 +30,17 @@ type Options struct {
 	AgentPortSet bool
 	Seeds        []p2p.NodeAddress
 	NoNetwork    bool
+	// Relay forwards packets for other nodes (within RelayRate MiB/s and
+	// RelaySessions sessions; 0: the defaults). Seed is a seed node: no
+	// mount, relay on. LocalDiscovery announces the node on its LANs
+	// and listens for others (as the persisted setting does).
+	Relay          bool
+	RelayPort      int // UDP port of the relay's socket (0: a free one)
+	RelayPortSet   bool
+	RelayRate      int
+	RelaySessions  int
+	Seed           bool
+	LocalDiscovery bool
 }
 
 // Status is what `agent status` reports.
@@ -44,7 +55,13 @@ type Status struct {
 	AgentHost  string    `json:"agentHost"`
 	AgentPort  int       `json:"agentPort"`
 	// ConnectionsActive counts live peer connections.
-	ConnectionsActive int `json:"connectionsActive"`
+	ConnectionsActive int  `json:"connectionsActive"`
+	Seed              bool `json:"seed,omitempty"`
+	// ObservedAddresses are where peers see this node (its NAT's public
+	// mapping, when it has one).
+	ObservedAddresses []p2p.ObservedAddress `json:"observedAddresses"`
+	Relay             *p2p.RelayStats       `json:"relay,omitempty"`
+	LocalDiscovery    *p2p.LANStats         `json:"localDiscovery,omitempty"`
 }
 
 // Agent is a running agent.
@@ -103,10 +120,12 @@ func start(o Options) (*Agent, error) {
 	var host string
 	var port int
 	if !o.NoNetwork {
-		err := svc.P2P.Start(p2p.StartOptions{Host: o.AgentHost, Port: o.AgentPort, Seeds: o.Seeds})
-		if errors.Is(err, syscall.EADDRINUSE) && !o.AgentPortSet {
-			log.Printf("pkfs agent: port %d is busy (another agent?); listening on a free port", o.AgentPort)
-			err = svc.P2P.Start(p2p.StartOptions{Host: o.AgentHost, Port: 0, Seeds: o.Seeds})
+		so := startOptions(o)
+		err := svc.P2P.Start(so)
+		if errors.Is(err, syscall.EADDRINUSE) && !o.AgentPortSet && !o.RelayPortSet {
+			log.Printf("pkfs agent: port %d or %d is busy (another agent?); listening on free ports", o.AgentPort, o.RelayPort)
+			so.Port, so.Relay.Port = 0, 0
+			err = svc.P2P.Start(so)
 		}
 		if err != nil {
 			svc.Close()
@@ -138,10 +157,20 @@ func start(o Options) (*Agent, error) {
 	vs, _ := svc.Vaults.List()
 	a.status = Status{PID: os.Getpid(), NodeID: n.Keyring.NodeID().String(), NodePath: o.NodePath,
 		MountPoint: mnt, Socket: sock, StartedAt: time.Now().UTC().Truncate(time.Second), Vaults: len(vs),
-		AgentHost: host, AgentPort: port}
+		AgentHost: host, AgentPort: port, Seed: o.Seed}
 	go a.srv.serve(context.Background())
 	log.Printf("pkfs agent: serving node %s (pid %d)", a.status.NodeID, a.status.PID)
 	return a, nil
+}
+
+// startOptions are the network options of an agent.
+func startOptions(o Options) p2p.StartOptions {
+	so := p2p.StartOptions{Host: o.AgentHost, Port: o.AgentPort, Seeds: o.Seeds, LocalDiscovery: o.LocalDiscovery,
+		Relay: p2p.RelayOptions{Enabled: o.Relay || o.Seed, Port: o.RelayPort, Rate: int64(o.RelayRate) << 20,
+			MaxSessions: o.RelaySessions}}
+	// a test hook: the relay flips a byte of every Nth packet it forwards
+	fmt.Sscan(os.Getenv("PKFS_TESTONLY_RELAY_TAMPER"), &so.Relay.TestOnlyTamperEvery)
+	return so
 }
 
 // Stop asks the agent to shut down.
@@ -177,8 +206,17 @@ func (a *Agent) agentMethods() map[string]handlerFunc {
 			if vs, err := s.Vaults.List(); err == nil {
 				st.Vaults = len(vs)
 			}
+			st.ObservedAddresses = []p2p.ObservedAddress{}
 			if s.P2P.Online() {
-				st.ConnectionsActive = len(s.P2P.Node.Connections())
+				n := s.P2P.Node
+				st.ConnectionsActive = len(n.Connections())
+				st.ObservedAddresses = n.ObservedAddresses()
+				if rs := n.RelayStats(); rs.Enabled {
+					st.Relay = &rs
+				}
+				if ls := n.LANStats(); ls.Enabled {
+					st.LocalDiscovery = &ls
+				}
 			}
 			return st, nil
 		},

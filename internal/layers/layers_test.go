@@ -28,10 +28,12 @@ var ranks = map[string]int{
 	"p2p":                 3,
 	"internal/agent":      4,
 	"cmd/pkfs":            5,
+	"internal/netlab":     5, // network namespaces for integration tests and benchmarks: imports nothing of the module
 	"integration":         6,
 	"internal/layers":     6,
 	"internal/benchmount": 6, // a benchmark program: imports nothing of the module
 	"internal/benchp2p":   6, // the replication benchmark: imports nothing of the module
+	"internal/benchreach": 6, // the reachability benchmark: netlab, and the built binary
 	"internal/githubfake": 6, // a test program: the fake GitHub for integration tests
 }
 
